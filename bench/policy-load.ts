@@ -1,0 +1,115 @@
+// A policy-protocol load generator: C persistent connections, each sending one request at a time
+// (as Postfix's smtpd processes do), half new triplets and half repeats of triplets already sent.
+
+import { connect, type Socket } from 'node:net';
+
+export interface LoadResult {
+  requests: number;
+  seconds: number;
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+  actions: Map<string, number>;
+}
+
+function requestBlock(i: number, conn: number, repeatOf: number | null): string {
+  const n = repeatOf ?? i;
+  // Spread clients over many /24s so the load resembles many senders, not one.
+  const a = (n >> 8) & 0xff;
+  const b = n & 0xff;
+  return (
+    'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n' +
+    `client_address=10.${a}.${b}.7\nclient_name=mail${n}.example.net\nreverse_client_name=mail${n}.example.net\n` +
+    `helo_name=mail${n}.example.net\nsender=user${n}@sender.example\nrecipient=rcpt${conn}@example.org\n` +
+    `recipient_count=0\nqueue_id=\ninstance=${conn}.${i}\nsize=0\netrn_domain=\nstress=\nsasl_method=\n` +
+    'ccert_subject=\nccert_issuer=\nccert_fingerprint=\nencryption_protocol=\nencryption_cipher=\n\n'
+  );
+}
+
+class Conn {
+  private buf = '';
+  private waiting: ((reply: string) => void) | null = null;
+  constructor(private readonly socket: Socket) {
+    socket.setEncoding('latin1');
+    socket.setNoDelay(true);
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      const end = this.buf.indexOf('\n\n');
+      if (end !== -1 && this.waiting) {
+        const reply = this.buf.slice(0, end);
+        this.buf = this.buf.slice(end + 2);
+        const w = this.waiting;
+        this.waiting = null;
+        w(reply);
+      }
+    });
+  }
+  static open(port: number): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => resolve(new Conn(s)));
+      s.once('error', reject);
+    });
+  }
+  send(block: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.socket.once('error', reject);
+      this.socket.write(block);
+    });
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** Drives `port` with `connections` connections for `seconds`; `offset` keeps triplets of separate runs apart. */
+export async function runPolicyLoad(port: number, connections: number, seconds: number, offset: number): Promise<LoadResult> {
+  const conns = await Promise.all(Array.from({ length: connections }, () => Conn.open(port)));
+  const latencies: number[] = [];
+  const actions = new Map<string, number>();
+  let errors = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    conns.map(async (conn, c) => {
+      let i = 0;
+      const sent: number[] = [];
+      while (performance.now() < deadline) {
+        const id = offset + c * 1_000_000 + i;
+        // Every other request repeats a triplet this connection already sent.
+        const repeat = i % 2 === 1 && sent.length > 0 ? (sent[(i * 7919) % sent.length] as number) : null;
+        if (repeat === null) sent.push(id);
+        const t0 = performance.now();
+        try {
+          const reply = await conn.send(requestBlock(id, c, repeat));
+          latencies.push(performance.now() - t0);
+          const word = reply.replace(/^action=/, '').split(' ')[0] ?? '';
+          actions.set(word, (actions.get(word) ?? 0) + 1);
+        } catch {
+          errors++;
+          break;
+        }
+        i++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  for (const c of conns) c.close();
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    requests: latencies.length,
+    seconds: elapsed,
+    rps: latencies.length / elapsed,
+    p50ms: percentile(sorted, 50),
+    p99ms: percentile(sorted, 99),
+    errors,
+    actions,
+  };
+}

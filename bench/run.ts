@@ -1,0 +1,120 @@
+// `npm run bench`: greygate measured against baselines run alongside it in the same run, because
+// the machines are shared and noisy; only ratios from one run are meaningful.
+//
+// Section 1 — policy protocol: `greygate serve` vs Debian's postgrey (when installed), same load
+// (1, 8 and 32 connections, half new triplets, half repeats), requests/s, p50/p99, peak RSS.
+
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runPolicyLoad, type LoadResult } from './policy-load.ts';
+import { freePort, peakRssMiB, startProcess, waitForPort, type Started } from './processes.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONCURRENCY = [1, 8, 32];
+const root = new URL('..', import.meta.url).pathname;
+
+interface Target {
+  name: string;
+  port: number;
+  proc: Started;
+  dir: string;
+}
+
+async function startGreygate(): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'greygate-bench-'));
+  const port = await freePort();
+  const proc = startProcess(process.execPath, [
+    '--import', 'tsx', join(root, 'functions/runtime/cli.ts'), 'serve',
+    '--inet', `127.0.0.1:${port}`, '--no-http', '--dbdir', dir, '--quiet',
+  ], { cwd: root });
+  await waitForPort(port, 20_000, proc.child).catch((err: Error) => {
+    throw new Error(`${err.message}\n${proc.stderr()}`);
+  });
+  return { name: 'greygate', port, proc, dir };
+}
+
+function findPostgrey(): string | null {
+  for (const p of ['/usr/sbin/postgrey', '/usr/bin/postgrey']) if (existsSync(p)) return p;
+  return null;
+}
+
+async function startPostgrey(bin: string): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'postgrey-bench-'));
+  // postgrey drops privileges to its own user; its dbdir must be writable by that user.
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'postgrey']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgrey']).toString().trim());
+    chownSync(dir, uid, gid);
+  }
+  const port = await freePort();
+  const proc = startProcess(bin, [`--inet=127.0.0.1:${port}`, `--dbdir=${dir}`, '-q']);
+  await waitForPort(port, 20_000, proc.child).catch((err: Error) => {
+    throw new Error(`${err.message}\n${proc.stderr()}`);
+  });
+  return { name: 'postgrey', port, proc, dir };
+}
+
+function fmt(n: number, digits = 0): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+async function policySection(): Promise<void> {
+  console.log(`\n== policy protocol: greygate serve vs postgrey (${SECONDS}s per run, half new / half repeat) ==`);
+  const targets: Target[] = [await startGreygate()];
+  const postgreyBin = findPostgrey();
+  if (postgreyBin) targets.push(await startPostgrey(postgreyBin));
+  else console.log('postgrey is not installed (apt-get install postgrey): greygate alone, no ratio');
+
+  const results = new Map<string, Map<number, LoadResult>>();
+  let offset = 0;
+  try {
+    for (const c of CONCURRENCY) {
+      for (const t of targets) {
+        offset += 10_000_000;
+        const r = await runPolicyLoad(t.port, c, SECONDS, offset);
+        if (!results.has(t.name)) results.set(t.name, new Map());
+        results.get(t.name)?.set(c, r);
+      }
+    }
+    console.log('\nserver     conns   req/s    p50 ms   p99 ms   errors   answers');
+    for (const c of CONCURRENCY) {
+      for (const t of targets) {
+        const r = results.get(t.name)?.get(c);
+        if (!r) continue;
+        const answers = [...r.actions].map(([k, v]) => `${k}:${v}`).join(' ');
+        console.log(
+          `${t.name.padEnd(10)} ${String(c).padStart(5)} ${fmt(r.rps).padStart(7)} ${fmt(r.p50ms, 2).padStart(9)} ${fmt(r.p99ms, 2).padStart(8)} ${String(r.errors).padStart(8)}   ${answers}`,
+        );
+      }
+    }
+    console.log('\npeak RSS (VmHWM):');
+    for (const t of targets) {
+      if (t.proc.child.pid) console.log(`  ${t.name.padEnd(10)} ${fmt(peakRssMiB(t.proc.child.pid), 1)} MiB`);
+    }
+    if (targets.length === 2) {
+      console.log('\nratio greygate / postgrey (throughput):');
+      for (const c of CONCURRENCY) {
+        const g = results.get('greygate')?.get(c);
+        const p = results.get('postgrey')?.get(c);
+        if (g && p) console.log(`  ${String(c).padStart(2)} connections: ${fmt(g.rps / p.rps, 1)}x   (p99 ${fmt(g.p99ms, 2)} ms vs ${fmt(p.p99ms, 2)} ms)`);
+      }
+    }
+  } finally {
+    for (const t of targets) {
+      await t.proc.stop();
+      rmSync(t.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`greygate bench — node ${process.version}, ${new Date().toISOString()}`);
+  await policySection();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+// A small argv scanner that accepts Postgrey's option forms (Getopt::Long): `--delay=2` and
+// `--delay 2`, short aliases (`-i 10023`), repeatable options, and options whose value is optional
+// (`--auto-whitelist-clients` alone, `--auto-whitelist-clients 2`, `--auto-whitelist-clients=2`).
+// node:util parseArgs cannot express the optional-value form, hence this file.
+
+export type OptionKind = 'value' | 'flag' | 'optional-value';
+
+export interface OptionSpec {
+  /** Long name without dashes, e.g. `max-age`. */
+  name: string;
+  kind: OptionKind;
+  repeatable?: boolean;
+  /** Other long or short names, e.g. `['i']` for `-i`, `['syslogfacility']`. */
+  aliases?: readonly string[];
+}
+
+export class UsageError extends Error {
+  readonly code = 'usage';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** name → values in order given; a flag given without value is stored as `''`. */
+export type ParsedArgs = Map<string, string[]>;
+
+export function scanArgs(argv: readonly string[], specs: readonly OptionSpec[]): { options: ParsedArgs; positionals: string[] } {
+  const byName = new Map<string, OptionSpec>();
+  for (const spec of specs) {
+    byName.set(spec.name, spec);
+    for (const alias of spec.aliases ?? []) byName.set(alias, spec);
+  }
+  const options: ParsedArgs = new Map();
+  const positionals: string[] = [];
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq === -1 ? body : body.slice(0, eq);
+    const inlineValue = eq === -1 ? undefined : body.slice(eq + 1);
+    const spec = byName.get(name);
+    if (!spec) throw new UsageError(`unknown option ${arg.split('=')[0]} (see --help)`);
+
+    let value: string;
+    if (spec.kind === 'flag') {
+      if (inlineValue !== undefined) throw new UsageError(`--${spec.name} takes no value (got "${inlineValue}")`);
+      value = '';
+    } else if (inlineValue !== undefined) {
+      value = inlineValue;
+    } else {
+      const next = argv[i + 1];
+      const nextIsValue = next !== undefined && !(next.startsWith('-') && next.length > 1 && !/^-\d/.test(next));
+      if (nextIsValue) {
+        value = next;
+        i++;
+      } else if (spec.kind === 'optional-value') {
+        value = '';
+      } else {
+        throw new UsageError(`--${spec.name} needs a value`);
+      }
+    }
+    const seen = options.get(spec.name);
+    if (seen && !spec.repeatable && spec.kind !== 'flag') {
+      throw new UsageError(`--${spec.name} given more than once`);
+    }
+    options.set(spec.name, [...(seen ?? []), value]);
+  }
+  return { options, positionals };
+}

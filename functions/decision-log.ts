@@ -1,0 +1,41 @@
+// Writes a decision the way Postgrey does, so existing log tooling keeps working: the per-request
+// line (`action=greylist, reason=new, …`) and the side events (`whitelisted: name[ip]`).
+// With JSON logs the same line becomes `msg` and the fields are added as keys.
+
+import { formatLogLine, formatWhitelistedLine, logFields } from './core/index.ts';
+import type { Decision, PolicyRequest } from './core/types.ts';
+
+/** Structural logger: bridge/logger.ts's createLogger() satisfies it; tests may pass a recorder. */
+export interface Logger {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export function logDecision(logger: Logger, request: PolicyRequest, decision: Decision): void {
+  for (const event of decision.events) {
+    if (event.kind === 'client-whitelisted') {
+      logger.info(formatWhitelistedLine(request), { event: 'client-whitelisted', count: event.count, client_address: request.clientAddress });
+    } else if (event.kind === 'corrected-future-first-seen') {
+      logger.warn('correcting date for first seen in the future!', { event: 'corrected-future-first-seen', client_address: request.clientAddress });
+    }
+  }
+  logger.info(formatLogLine(request, decision), logFields(request, decision));
+}
+
+/** A decision as the HTTP API returns it. */
+export function decisionBody(decision: Decision): {
+  action: string;
+  verdict: Decision['verdict'];
+  reason: Decision['reason'];
+  retry_after_seconds?: number;
+  header?: string;
+} {
+  return {
+    action: decision.action,
+    verdict: decision.verdict,
+    reason: decision.reason,
+    ...(decision.retryAfterSeconds !== undefined ? { retry_after_seconds: decision.retryAfterSeconds } : {}),
+    ...(decision.header !== undefined ? { header: decision.header } : {}),
+  };
+}

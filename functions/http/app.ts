@@ -1,0 +1,99 @@
+// The HTTP API as a Hono app, built without listening: `serve` mounts it on a Node listener, the
+// Lambda wraps it with hono/aws-lambda, tests call `app.request(...)`.
+//
+//   POST /v1/check   Postfix attributes as JSON → { action, verdict, reason, retry_after_seconds?, header? }
+//   GET  /healthz    liveness + store reachability; no auth, no detail
+
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { parsePolicyRequest } from '../core/index.ts';
+import { decisionBody, logDecision, type Logger } from '../decision-log.ts';
+import type { DecisionService } from '../decision-service.ts';
+import { StoreError, StoreUnavailableError } from '../store/store-port.ts';
+import { ApiError } from './api-error.ts';
+import { isAuthorized } from './bearer-auth.ts';
+import { checkBodyToAttributes } from './check-request.ts';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export interface AppOptions {
+  service: DecisionService;
+  logger: Logger;
+  /** Resolves when the store answers; used by /healthz. */
+  ping: () => Promise<void>;
+  /** SHA-256 hex digests of accepted bearer tokens. Empty: no authentication (loopback serve only). */
+  tokenSha256?: readonly string[];
+  /** The Lambda passes true: a missing token configuration must not mean an open API. */
+  requireAuth?: boolean;
+}
+
+export function createApp(options: AppOptions): Hono {
+  const { service, logger, ping } = options;
+  const tokens = options.tokenSha256 ?? [];
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.toBody(), err.status);
+    if (err instanceof StoreUnavailableError) {
+      logger.error(`store unavailable: ${err.message}`, { code: err.code });
+      return c.json(new ApiError(503, 'store-unavailable', 'the greylist store is unavailable; retry later').toBody(), 503);
+    }
+    const code = err instanceof StoreError ? err.code : 'internal';
+    logger.error(`internal error answering ${c.req.method} ${c.req.path}: ${err.message}`, { code });
+    return c.json(new ApiError(500, 'internal', 'internal error').toBody(), 500);
+  });
+  app.notFound((c) => c.json(new ApiError(404, 'not-found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404));
+
+  app.get('/healthz', async (c) => {
+    try {
+      await ping();
+      return c.json({ status: 'ok' });
+    } catch {
+      return c.json({ status: 'unavailable' }, 503);
+    }
+  });
+
+  app.use('/v1/*', async (c, next) => {
+    if (tokens.length > 0 || options.requireAuth) {
+      if (!isAuthorized(c.req.header('authorization'), tokens)) {
+        c.header('WWW-Authenticate', 'Bearer');
+        throw new ApiError(401, 'unauthorized', 'missing or wrong bearer token');
+      }
+    }
+    await next();
+  });
+
+  app.post(
+    '/v1/check',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, 'body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+    async (c) => {
+      const type = c.req.header('content-type') ?? '';
+      if (!/^application\/json\s*(;|$)/i.test(type)) {
+        throw new ApiError(415, 'unsupported-media-type', 'send the attributes as JSON with content-type: application/json');
+      }
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        throw new ApiError(400, 'invalid-json', 'the body is not valid JSON');
+      }
+      const parsed = parsePolicyRequest(checkBodyToAttributes(body));
+      if (!parsed.ok) {
+        throw new ApiError(400, parsed.code === 'missing-attribute' ? 'missing-field' : 'invalid-field', parsed.message, {
+          field: parsed.field,
+        });
+      }
+      const decision = await service.check(parsed.request);
+      logDecision(logger, parsed.request, decision);
+      return c.json(decisionBody(decision));
+    },
+  );
+
+  return app;
+}

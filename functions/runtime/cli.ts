@@ -1,0 +1,90 @@
+// The `greygate` command: `serve` (the policy server), `token` (a new API token and its hash).
+// This is a composition root: the only place that reads argv and process.env for these commands.
+
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '../../bridge/logger.ts';
+import { DEFAULT_POLICY_CONFIG } from '../core/policy-config.ts';
+import { parseServeConfig, UsageError } from '../config.ts';
+import { sha256Hex } from '../http/bearer-auth.ts';
+import { SERVE_HELP, TOP_HELP } from './cli-help.ts';
+import { startServe } from './serve.ts';
+
+async function runServe(argv: string[]): Promise<number> {
+  const { config, help, version } = parseServeConfig(argv, process.env);
+  if (help) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  if (version) {
+    process.stdout.write(`greygate ${DEFAULT_POLICY_CONFIG.version}\n`);
+    return 0;
+  }
+  const logger = createLogger({ format: config.logFormat, quiet: config.quiet, verbose: config.verbose });
+  const running = await startServe(config, { logger, env: process.env });
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(`${signal} received: finishing open requests, then exiting`);
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error(`error while shutting down: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    running.reloadWhitelists().catch((err: unknown) => logger.error(`whitelist reload failed: ${(err as Error).message}`));
+  });
+  return new Promise<number>(() => {
+    // Runs until a signal ends the process.
+  });
+}
+
+function runToken(): number {
+  const token = randomBytes(32).toString('base64url');
+  process.stdout.write(
+    `token:  ${token}\nsha256: ${sha256Hex(token)}\n\n` +
+      'Give the token to the client (bridge --token-file, or Authorization: Bearer <token>);\n' +
+      'configure the service with the sha256 only (--token-sha256 / GREYGATE_TOKEN_SHA256).\n',
+  );
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return runServe(rest);
+    case 'token':
+      return runToken();
+    case 'version':
+    case '--version':
+      process.stdout.write(`greygate ${DEFAULT_POLICY_CONFIG.version}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(TOP_HELP);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}" (commands: serve, token, version, help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`greygate: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`greygate: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

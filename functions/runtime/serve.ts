@@ -1,0 +1,146 @@
+// `greygate serve`: the single-host composition root, a drop-in for postgrey.
+//
+//   Postfix main.cf:
+//     smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination,
+//         check_policy_service inet:127.0.0.1:10023
+//
+// Policy protocol on --inet/--unix → in-process decision service → SQLite file in --dbdir; the same
+// Hono app on --http (loopback by default). SIGHUP reloads the whitelists, SIGTERM drains and exits.
+// Nothing here runs at import time: `startServe` builds and listens, the CLI wires the signals.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { InstanceMemory } from '../../bridge/instance-memory.ts';
+import { createPolicyServer, type PolicyServer } from '../../bridge/policy-server.ts';
+import type { Whitelists } from '../core/index.ts';
+import type { ServeConfig } from '../config.ts';
+import type { Logger } from '../decision-log.ts';
+import { createDecisionService } from '../decision-service.ts';
+import { createApp } from '../http/app.ts';
+import { startPurger } from '../store/purge-scheduler.ts';
+import type { GreylistStore } from '../store/store-port.ts';
+import { createServePolicyHandler } from './policy-handler.ts';
+import { createKeyHasher, loadOrCreatePrivacyKey } from './privacy-key.ts';
+import { openConfiguredStore } from './open-store.ts';
+import { loadWhitelistFiles } from './whitelist-files.ts';
+
+/** Postgrey remembered 10 instance ids; concurrent connections need more to keep one header per message. */
+const INSTANCE_MEMORY = 10_000;
+
+export interface RunningServe {
+  /** Policy listener addresses (`host:port` or socket paths). */
+  policyAddresses(): string[];
+  /** The HTTP listener's address, or null with --no-http. */
+  httpAddress(): { host: string; port: number } | null;
+  reloadWhitelists(): Promise<void>;
+  close(opts?: { drainTimeoutMs?: number }): Promise<void>;
+  readonly store: GreylistStore;
+}
+
+export async function startServe(
+  config: ServeConfig,
+  deps: { logger: Logger; env?: Readonly<Record<string, string | undefined>>; clock?: () => number },
+): Promise<RunningServe> {
+  const { logger } = deps;
+  const env = deps.env ?? {};
+  const clock = deps.clock ?? Date.now;
+
+  const store = await openConfiguredStore(config, env);
+  let hashKey: ((clear: string) => string) | undefined;
+  if (config.privacy) {
+    hashKey = createKeyHasher(env.GREYGATE_PRIVACY_KEY ?? loadOrCreatePrivacyKey(config.dbdir));
+  }
+
+  const whitelistPaths = { clients: config.whitelistClients, recipients: config.whitelistRecipients };
+  let whitelists: Whitelists = await loadWhitelistFiles(whitelistPaths, logger);
+
+  const service = createDecisionService({
+    store,
+    config: config.policy,
+    whitelists: () => whitelists,
+    clock,
+    ...(hashKey ? { hashKey } : {}),
+  });
+
+  const policyServer: PolicyServer = createPolicyServer({
+    handler: createServePolicyHandler({ service, logger, instances: new InstanceMemory(INSTANCE_MEMORY) }),
+    logger,
+    exim: config.exim,
+    maxConnections: config.maxConnections,
+    backlog: config.listenQueueSize,
+  });
+
+  let httpServer: Server | null = null;
+  const purger = config.store === 'sqlite' ? startPurger(store, { clock: () => Math.floor(clock() / 1000), logger }) : null;
+  try {
+    for (const address of config.listen) await policyServer.listen(address);
+    if (config.http) {
+      const app = createApp({ service, logger, ping: () => store.ping(), tokenSha256: config.tokenSha256 });
+      httpServer = createServer(getRequestListener(app.fetch));
+      // Keep-alive longer than typical client pools so MTAs reuse connections.
+      httpServer.keepAliveTimeout = 65_000;
+      await listenHttp(httpServer, config.http.host, config.http.port);
+    }
+  } catch (err) {
+    await purger?.stop();
+    await policyServer.close({ drainTimeoutMs: 0 });
+    if (httpServer) await closeHttp(httpServer, 0);
+    await store.close();
+    throw err;
+  }
+
+  const http = httpServer;
+  logger.info(
+    `greygate ${config.policy.version} serving policy on ${policyServer.addresses().join(', ')}` +
+      (http ? `, HTTP API on ${formatHttp(http)}` : '') +
+      `, store ${config.store === 'sqlite' ? config.dbdir : `dynamodb:${config.table}`}`,
+  );
+
+  return {
+    store,
+    policyAddresses: () => policyServer.addresses(),
+    httpAddress: () => {
+      if (!http) return null;
+      const a = http.address() as AddressInfo;
+      return { host: a.address, port: a.port };
+    },
+    async reloadWhitelists() {
+      logger.info('HUP received: reloading whitelists...');
+      whitelists = await loadWhitelistFiles(whitelistPaths, logger);
+    },
+    async close(opts) {
+      const drainTimeoutMs = opts?.drainTimeoutMs ?? 10_000;
+      await Promise.all([policyServer.close({ drainTimeoutMs }), http ? closeHttp(http, drainTimeoutMs) : Promise.resolve()]);
+      await purger?.stop();
+      await store.close();
+    },
+  };
+}
+
+function formatHttp(server: Server): string {
+  const a = server.address() as AddressInfo;
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+function listenHttp(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(new Error(`cannot listen for HTTP on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use (another greygate? use --http or --no-http)' : err.message}`, { cause: err }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function closeHttp(server: Server, drainTimeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), drainTimeoutMs);
+    timer.unref();
+  });
+}

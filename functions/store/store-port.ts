@@ -1,0 +1,73 @@
+// The storage port: what the decision service needs from a backend, and the errors it may raise.
+// Adapters (sqlite-store.ts, dynamodb-store.ts) implement it and translate their backend's errors
+// into the classes below; nothing above the port sees a SQLite or AWS SDK error type.
+
+import type {
+  ClientRecord,
+  DecisionKeys,
+  DecisionState,
+  DecisionWrites,
+  TripletRecord,
+} from '../core/types.ts';
+
+export interface GreylistStore {
+  /**
+   * Runs one decision atomically. The store loads the state of `keys` (records whose `expiresAt`
+   * is at or before `now` are passed as null), calls `decide` with it and persists the writes the
+   * result carries. `decide` must be pure: an adapter using optimistic concurrency may call it
+   * more than once and keeps only the last result. Concurrent decisions on the same keys never
+   * lose an update.
+   */
+  runDecision<T extends { writes: DecisionWrites }>(
+    keys: DecisionKeys,
+    now: number,
+    decide: (state: DecisionState) => T,
+  ): Promise<T>;
+
+  /** Reads without writing (diagnostics and tests). Expired records are null, as in runDecision. */
+  peek(keys: DecisionKeys, now: number): Promise<DecisionState>;
+
+  /**
+   * Deletes at most `limit` records whose `expiresAt` is at or before `now`; returns how many it
+   * deleted. Small batches keep each call short so answers never wait behind a purge.
+   */
+  purgeExpired(now: number, limit: number): Promise<number>;
+
+  /** Counts live records (for logs and health output). */
+  countRecords(now: number): Promise<{ triplets: number; clients: number }>;
+
+  /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+export type StoreErrorCode = 'store-unavailable' | 'store-misconfigured' | 'store-corrupt' | 'store-error';
+
+/** Base of every error a store raises. `code` is stable; `message` tells an admin what to do. */
+export class StoreError extends Error {
+  readonly code: StoreErrorCode;
+  constructor(message: string, options?: { cause?: unknown; code?: StoreErrorCode }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StoreError';
+    this.code = options?.code ?? 'store-error';
+  }
+}
+
+/** The backend cannot answer right now (throttled, unreachable, locked); retrying later may work. */
+export class StoreUnavailableError extends StoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'store-unavailable' });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** The backend is set up wrongly (missing table, unwritable directory, newer schema); an admin must act. */
+export class StoreMisconfiguredError extends StoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'store-misconfigured' });
+    this.name = 'StoreMisconfiguredError';
+  }
+}
+
+export type { ClientRecord, DecisionKeys, DecisionState, DecisionWrites, TripletRecord };
