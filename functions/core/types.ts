@@ -1,0 +1,85 @@
+// The vocabulary shared by the core, the stores and the listeners. Pure types: no I/O here.
+
+/** A policy request after parsing: the Postfix attributes greygate reads, bounded and typed. */
+export interface PolicyRequest {
+  /** Client IP as Postfix sent it (already validated as IPv4 or IPv6). */
+  clientAddress: string;
+  /** Postfix's verified client name; `unknown` when reverse DNS is missing or unconfirmed. */
+  clientName: string;
+  /** Envelope sender; empty string is the null sender. */
+  sender: string;
+  recipient: string;
+  instance?: string;
+  queueId?: string;
+  protocolState?: string;
+  heloName?: string;
+  reverseClientName?: string;
+  /** Postgrey adds the `4.2.0 ` DSN prefix when this attribute is present at all, even empty. */
+  etrnDomainPresent: boolean;
+  /** Postgrey's undocumented test hook: replaces "now" in the decision (epoch seconds). */
+  policyTestTime?: number;
+}
+
+/** Why a decision was taken. More reasons come with new features. */
+export type Reason =
+  | 'new'
+  | 'early-retry'
+  | 'triplet-found'
+  | 'client-whitelist'
+  | 'recipient-whitelist'
+  | 'client-awl';
+
+export type Verdict = 'greylist' | 'pass';
+
+/** A triplet's stored state. Times are epoch seconds. */
+export interface TripletRecord {
+  firstSeen: number;
+  lastSeen: number;
+  /** When the record stops counting: max-age after lastSeen once passed, retry-window otherwise. */
+  expiresAt: number;
+}
+
+/** A client's auto-whitelist state, keyed by the exact client IP. */
+export interface ClientRecord {
+  count: number;
+  lastSeen: number;
+  expiresAt: number;
+}
+
+/** The keys one decision reads and writes. `client` is null when auto-whitelisting is off. */
+export interface DecisionKeys {
+  triplet: string;
+  client: string | null;
+}
+
+/** What the store holds for a decision's keys; expired records are already absent (null). */
+export interface DecisionState {
+  triplet: TripletRecord | null;
+  client: ClientRecord | null;
+}
+
+/** The state change a decision asks for, as full new values. Absent = leave untouched. */
+export interface DecisionWrites {
+  triplet?: TripletRecord;
+  client?: ClientRecord;
+}
+
+/** Something worth a log line that is not the per-request line itself. */
+export type DecisionEvent =
+  | { kind: 'client-whitelisted'; count: number }
+  | { kind: 'corrected-future-first-seen' };
+
+export interface Decision {
+  verdict: Verdict;
+  reason: Reason;
+  /** Exactly what follows `action=` in a Postfix reply. */
+  action: string;
+  /** The X-Greylist header line (without `PREPEND `) when this is the triplet's first pass. */
+  header?: string;
+  /** Seconds until a retry would pass (greylisted answers only). */
+  retryAfterSeconds?: number;
+  /** Seconds the triplet was delayed (first pass only), Postgrey's `delay=` log field. */
+  delayedSeconds?: number;
+  writes: DecisionWrites;
+  events: DecisionEvent[];
+}
