@@ -17,6 +17,11 @@ export interface GreylistStore {
    * result carries. `decide` must be pure: an adapter using optimistic concurrency may call it
    * more than once and keeps only the last result. Concurrent decisions on the same keys never
    * lose an update.
+   *
+   * One latitude, for adapters that pay per round trip (DynamoDB): an adapter may record the
+   * sighting of the triplet (lastSeen = now; firstSeen = now if the record was absent) in the same
+   * request that reads it, even when the decision then writes no triplet (a whitelisted client).
+   * It never changes the firstSeen of a live record unless the decision asks for it.
    */
   runDecision<T extends { writes: DecisionWrites }>(
     keys: DecisionKeys,
