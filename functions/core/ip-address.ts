@@ -1,0 +1,70 @@
+// Client IP parsing shared by keying and whitelist matching. ipaddr.js does the IPv6 grammar; the
+// checks around it keep out the loose forms it also accepts (`1.2.3`, octal or hex octets, zone
+// ids), which Postfix never sends and which would otherwise key the same client two ways.
+
+import ipaddr from 'ipaddr.js';
+
+export type IpAddress =
+  | { readonly family: 4; readonly value: number }
+  | { readonly family: 6; readonly parts: readonly number[] };
+
+const DOTTED_QUAD = /^(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}$/;
+
+/**
+ * Parses an IPv4 or IPv6 address, or returns null. An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`,
+ * as a dual-stack listener may report) becomes the IPv4 address, so a client keys and matches the
+ * same way whichever socket family it arrived on.
+ */
+export function parseIpAddress(text: string): IpAddress | null {
+  if (text.includes(':')) return parseIpv6(text);
+  if (!DOTTED_QUAD.test(text)) return null;
+  let value = 0;
+  for (const octet of text.split('.')) {
+    const n = Number(octet);
+    if (n > 255) return null;
+    value = value * 256 + n;
+  }
+  return { family: 4, value };
+}
+
+function parseIpv6(text: string): IpAddress | null {
+  if (text.includes('%') || !ipaddr.IPv6.isValid(text)) return null;
+  const dotted = text.slice(text.lastIndexOf(':') + 1);
+  if (dotted.includes('.') && parseIpAddress(dotted) === null) return null;
+  const parsed = ipaddr.IPv6.parse(text);
+  if (parsed.isIPv4MappedAddress()) {
+    const [a = 0, b = 0, c = 0, d = 0] = parsed.toIPv4Address().octets;
+    return { family: 4, value: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0 };
+  }
+  return { family: 6, parts: [...parsed.parts] };
+}
+
+export function maxPrefixLength(ip: IpAddress): number {
+  return ip.family === 4 ? 32 : 128;
+}
+
+/** The network address of `ip` under a prefix of `prefixLength` bits (clamped to the family's range). */
+export function networkAddress(ip: IpAddress, prefixLength: number): IpAddress {
+  const bits = Math.max(0, Math.min(maxPrefixLength(ip), Math.trunc(prefixLength)));
+  if (ip.family === 4) {
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    return { family: 4, value: (ip.value & mask) >>> 0 };
+  }
+  const parts = ip.parts.map((part, index) => {
+    const kept = Math.max(0, Math.min(16, bits - index * 16));
+    return kept === 0 ? 0 : part & ((0xffff << (16 - kept)) & 0xffff);
+  });
+  return { family: 6, parts };
+}
+
+/**
+ * Dotted decimal for IPv4; for IPv6 the expanded, uncompressed, lower-case form NetAddr::IP gave
+ * Postgrey's keys (`2001:db8:1:2:0:0:0:0`): eight groups, no leading zeros, no `::`.
+ */
+export function formatIpAddress(ip: IpAddress): string {
+  if (ip.family === 4) {
+    const v = ip.value;
+    return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+  }
+  return ip.parts.map((part) => part.toString(16)).join(':');
+}

@@ -1,0 +1,71 @@
+// Postgrey's per-request log line (postgrey.md §5), kept byte for byte so existing log tooling
+// (postgreyreport, grep recipes) keeps working, plus a structured form for JSON logs.
+
+import { perlTruthy } from './text.ts';
+import type { Decision, PolicyRequest, Reason } from './types.ts';
+
+const POSTGREY_REASONS: Readonly<Record<Reason, string>> = {
+  new: 'new',
+  'early-retry': 'early-retry',
+  'triplet-found': 'triplet found',
+  'client-whitelist': 'client whitelist',
+  'recipient-whitelist': 'recipient whitelist',
+  'client-awl': 'client AWL',
+};
+
+/** The `reason=` text: `early-retry (12s missing)`, `triplet found`, `client AWL`… */
+export function postgreyReason(decision: Decision): string {
+  if (decision.reason === 'early-retry' && decision.retryAfterSeconds !== undefined) {
+    return `early-retry (${decision.retryAfterSeconds}s missing)`;
+  }
+  return POSTGREY_REASONS[decision.reason];
+}
+
+const CLIENT_FIELDS = [
+  ['client_name', 'clientName'],
+  ['client_address', 'clientAddress'],
+  ['sender', 'sender'],
+  ['recipient', 'recipient'],
+] as const;
+
+/**
+ * `[QUEUEID: ]action=greylist|pass, reason=…[, delay=N], client_name=…, client_address=…,
+ * sender=…, recipient=…`. Postgrey wrote a field only when Perl saw it as true, so an empty value
+ * (the null sender) — and, faithfully, a value of `0` — is left out.
+ */
+export function formatLogLine(request: PolicyRequest, decision: Decision): string {
+  const parts = [`action=${decision.verdict}`, `reason=${postgreyReason(decision)}`];
+  if (decision.delayedSeconds !== undefined) parts.push(`delay=${decision.delayedSeconds}`);
+  for (const [name, key] of CLIENT_FIELDS) {
+    const value = request[key];
+    if (perlTruthy(value)) parts.push(`${name}=${value}`);
+  }
+  const line = parts.join(', ');
+  return perlTruthy(request.queueId) ? `${request.queueId}: ${line}` : line;
+}
+
+/**
+ * The same facts for a JSON log: `reason` is greygate's code (`early-retry`), `postgrey_reason`
+ * Postgrey's wording (`early-retry (12s missing)`), `action` the Postfix reply. Client fields are
+ * always present, empty when Postfix sent them empty.
+ */
+export function logFields(request: PolicyRequest, decision: Decision): Record<string, string | number> {
+  const fields: Record<string, string | number> = {
+    verdict: decision.verdict,
+    reason: decision.reason,
+    postgrey_reason: postgreyReason(decision),
+    action: decision.action,
+  };
+  if (decision.retryAfterSeconds !== undefined) fields.retry_after_seconds = decision.retryAfterSeconds;
+  if (decision.delayedSeconds !== undefined) fields.delay = decision.delayedSeconds;
+  for (const [name, key] of CLIENT_FIELDS) fields[name] = request[key];
+  if (request.queueId !== undefined && request.queueId !== '') fields.queue_id = request.queueId;
+  if (request.instance !== undefined && request.instance !== '') fields.instance = request.instance;
+  return fields;
+}
+
+/** The line Postgrey logs when a client reaches the auto-whitelist threshold. */
+export function formatWhitelistedLine(request: PolicyRequest): string {
+  const ip = request.clientAddress;
+  return perlTruthy(request.clientName) ? `whitelisted: ${request.clientName}[${ip}]` : `whitelisted: ${ip}`;
+}

@@ -1,0 +1,45 @@
+// What the client and recipient whitelist files share: line handling and `/regex/` entries.
+
+export interface WhitelistLine {
+  /** The entry with its `#` comment removed and surrounding whitespace trimmed. */
+  text: string;
+  /** 1-based line number in the file, for warnings. */
+  line: number;
+}
+
+/**
+ * Postgrey's reading of a whitelist file: a `#` starts a comment anywhere on a line (even inside
+ * a regex), whitespace around the entry is ignored, empty lines are skipped.
+ */
+export function whitelistLines(text: string): WhitelistLine[] {
+  const lines: WhitelistLine[] = [];
+  text.split('\n').forEach((raw, index) => {
+    const hash = raw.indexOf('#');
+    const entry = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
+    if (entry !== '') lines.push({ text: entry, line: index + 1 });
+  });
+  return lines;
+}
+
+/** `/regex/` with no whitespace inside; returns the body, or null when the entry is no regex. */
+export function regexBody(entry: string): string | null {
+  const match = /^\/(\S+)\/$/.exec(entry);
+  return match?.[1] ?? null;
+}
+
+/**
+ * Compiles a whitelist regex as Postgrey did (`qr{...}i`). Perl syntax JavaScript lacks (`(?i)`,
+ * possessive quantifiers, `\z`…) gives an error message instead of a throw, so one bad line cannot
+ * stop a reload.
+ */
+export function compileWhitelistRegex(body: string): RegExp | string {
+  try {
+    return new RegExp(body, 'i');
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+export function warningAt(source: string, line: number, message: string): string {
+  return `${source} line ${line}: ${message}`;
+}

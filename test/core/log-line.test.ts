@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { decide, whitelistDecision } from '../../functions/core/decide.ts';
+import { formatLogLine, formatWhitelistedLine, logFields } from '../../functions/core/log-line.ts';
+import type { Decision, DecisionState } from '../../functions/core/types.ts';
+import { buildWhitelists } from '../../functions/core/whitelist.ts';
+import { greygateConfig, postfixRequest } from './fixtures.ts';
+
+const T0 = 1_795_832_317;
+const config = greygateConfig({ delaySeconds: 2 });
+const none: DecisionState = { triplet: null, client: null };
+const seen: DecisionState = { triplet: { firstSeen: T0, lastSeen: T0, expiresAt: T0 + 1000 }, client: null };
+
+function decisionAt(now: number, state: DecisionState, overrides: Record<string, string | undefined> = {}): Decision {
+  return decide(postfixRequest(overrides), state, { config, now, realNow: now });
+}
+
+describe('formatLogLine (Postgrey\'s per-request line)', () => {
+  it.each([
+    [
+      'a new triplet (§9 sample)',
+      {},
+      decisionAt(T0, none),
+      'action=greylist, reason=new, client_name=mail.example.net, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org',
+    ],
+    [
+      'an early retry, with the seconds missing',
+      {},
+      decisionAt(T0 + 1, seen),
+      'action=greylist, reason=early-retry (1s missing), client_name=mail.example.net, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org',
+    ],
+    [
+      'a first pass, with its delay (§9 sample)',
+      {},
+      decisionAt(T0 + 3, seen),
+      'action=pass, reason=triplet found, delay=3, client_name=mail.example.net, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org',
+    ],
+    [
+      'a later pass, without delay',
+      {},
+      decisionAt(T0 + 10, { triplet: { firstSeen: T0, lastSeen: T0 + 3, expiresAt: T0 + 1000 }, client: null }),
+      'action=pass, reason=triplet found, client_name=mail.example.net, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org',
+    ],
+    [
+      'an auto-whitelisted client',
+      {},
+      decisionAt(T0, { triplet: null, client: { count: 5, lastSeen: T0, expiresAt: T0 + 1000 } }),
+      'action=pass, reason=client AWL, client_name=mail.example.net, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org',
+    ],
+    [
+      'a queue id prefix, and the null sender left out',
+      { queue_id: '4ABC1234', sender: '' },
+      decisionAt(T0, none),
+      '4ABC1234: action=greylist, reason=new, client_name=mail.example.net, client_address=192.0.2.10, recipient=bob@example.org',
+    ],
+    [
+      'an empty client_name left out',
+      { client_name: '' },
+      decisionAt(T0, none),
+      'action=greylist, reason=new, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org',
+    ],
+  ])('%s', (_what, overrides, decision, expected) => {
+    // Prepare
+    const request = postfixRequest(overrides);
+    // Act
+    const line = formatLogLine(request, decision);
+    // Assess
+    expect(line).toBe(expected);
+  });
+
+  it.each([
+    ['client whitelist', { client_name: 'wl.example.com' }],
+    ['recipient whitelist', { recipient: 'postmaster@example.org' }],
+  ])('words whitelist passes as Postgrey did: %s', (wording, overrides) => {
+    // Prepare
+    const { whitelists } = buildWhitelists({
+      clients: [{ source: 'c', text: 'wl.example.com' }],
+      recipients: [{ source: 'r', text: 'postmaster@' }],
+    });
+    const request = postfixRequest(overrides);
+    const decision = whitelistDecision(request, whitelists, config);
+    if (decision === null) throw new Error('expected a whitelist decision');
+    // Act
+    const line = formatLogLine(request, decision);
+    // Assess
+    expect(line).toMatch(new RegExp(`^action=pass, reason=${wording}, client_name=`));
+  });
+});
+
+describe('logFields (the JSON-log form)', () => {
+  it('carries greygate\'s reason code, Postgrey\'s wording and the reply', () => {
+    // Prepare
+    const request = postfixRequest({ queue_id: '4ABC1234', sender: '' });
+    const decision = decisionAt(T0 + 1, seen, { queue_id: '4ABC1234', sender: '' });
+    // Act
+    const fields = logFields(request, decision);
+    // Assess
+    expect(fields).toEqual({
+      verdict: 'greylist',
+      reason: 'early-retry',
+      postgrey_reason: 'early-retry (1s missing)',
+      action: 'DEFER_IF_PERMIT 4.2.0 Greylisted, please retry in 1 seconds',
+      retry_after_seconds: 1,
+      client_name: 'mail.example.net',
+      client_address: '192.0.2.10',
+      sender: '',
+      recipient: 'bob@example.org',
+      queue_id: '4ABC1234',
+      instance: '1234.5678.9abc.0',
+    });
+  });
+
+  it('carries the delay of a first pass', () => {
+    // Prepare
+    const request = postfixRequest();
+    // Act
+    const fields = logFields(request, decisionAt(T0 + 3, seen));
+    // Assess
+    expect(fields).toMatchObject({ verdict: 'pass', reason: 'triplet-found', postgrey_reason: 'triplet found', delay: 3 });
+  });
+});
+
+describe('formatWhitelistedLine', () => {
+  it.each([
+    ['awl.example.com', 'whitelisted: awl.example.com[203.0.113.50]'],
+    ['', 'whitelisted: 203.0.113.50'],
+  ])('client_name %j → %s', (clientName, expected) => {
+    // Prepare
+    const request = postfixRequest({ client_name: clientName, client_address: '203.0.113.50' });
+    // Act
+    const line = formatWhitelistedLine(request);
+    // Assess
+    expect(line).toBe(expected);
+  });
+});
