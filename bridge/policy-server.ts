@@ -1,0 +1,349 @@
+// Postfix policy delegation server (SMTPD_POLICY_README): TCP and unix listeners, persistent
+// connections, one handler call per request. Used by `greygate serve` (in-process decider) and by
+// `greygate-bridge` (forwards to the HTTPS API); it knows nothing of greylisting.
+//
+// Postfix side, main.cf:
+//   smtpd_recipient_restrictions = ..., reject_unauth_destination,
+//       check_policy_service inet:127.0.0.1:10023
+// or, with a unix listener inside the Postfix chroot:
+//       check_policy_service unix:private/greygate
+//
+// Building a server does not listen; the entry file calls listen(), tests listen on port 0.
+
+import { lstat, chmod, unlink } from 'node:fs/promises';
+import net from 'node:net';
+import { describeError, type Logger } from './logger.ts';
+import { formatListenAddress, type ListenAddress } from './listen-address.ts';
+import { PolicyConnection, type ConnectionCounters, type ConnectionSettings, type PolicyHandler } from './policy-connection.ts';
+
+export type { PolicyHandler, PolicyRequestInfo } from './policy-connection.ts';
+
+export interface PolicyServerOptions {
+  handler: PolicyHandler;
+  logger: Logger;
+  /**
+   * Longest request line in bytes. Name and value are cut to 512 characters each (as Postgrey
+   * does), so a meaningful line is a short name plus at most ~2 KiB of UTF-8; 4 KiB (also
+   * smtp-server's line cap) leaves room and still bounds what one client can make us buffer.
+   */
+  maxLineBytes?: number;
+  /**
+   * Most lines in one request. Postfix 3.x sends about 40 attributes; 100 leaves room for ones
+   * future versions add while bounding memory and log lines per request.
+   */
+  maxAttributes?: number;
+  /** Close the connection after each answer (Postgrey's `--exim`). */
+  exim?: boolean;
+  /**
+   * Open connections across all listeners; more are closed at once. Each Postfix smtpd process
+   * holds one connection (default_process_limit is 100), so 1000 covers several MTAs sharing a
+   * listener plus reconnect churn, while capping file descriptors.
+   */
+  maxConnections?: number;
+  /**
+   * Close a connection with no traffic and no request in progress after this long. Postfix
+   * closes its own idle policy connections after smtpd_policy_service_max_idle (300 s), so
+   * 600 s keeps Postfix the one that closes (no "lost connection" warnings in its log) and only
+   * catches clients that vanished without a FIN.
+   */
+  idleTimeoutMs?: number;
+  /** Requests one connection may have in the handler at once; beyond it reading pauses. */
+  maxPipelinedRequests?: number;
+}
+
+export interface PolicyServerStats {
+  connectionsOpen: number;
+  connectionsAccepted: number;
+  connectionsRefused: number;
+  requestsAnswered: number;
+  requestsInFlight: number;
+  /** Handler failures, each answered DUNNO. */
+  errors: number;
+  unrecognizedRequests: number;
+  garbageLines: number;
+  /** Connections closed for exceeding maxLineBytes or maxAttributes. */
+  limitViolations: number;
+  socketErrors: number;
+}
+
+export interface PolicyServer {
+  /** Start one more listener; resolves once it accepts connections. */
+  listen(addr: ListenAddress): Promise<void>;
+  /** Bound addresses as printed in logs: `127.0.0.1:10023`, `[::1]:10023`, `unix:/path`. */
+  addresses(): string[];
+  /** Bound addresses with the real port (useful after listening on port 0). */
+  boundAddresses(): ListenAddress[];
+  /** Stop accepting, answer in-flight requests, end idle connections, force-close the rest
+   * after drainTimeoutMs (default 10 s), remove unix socket files. Idempotent. */
+  close(opts?: { drainTimeoutMs?: number }): Promise<void>;
+  stats(): PolicyServerStats;
+}
+
+export type PolicyServerErrorCode = 'ERR_POLICY_LISTEN' | 'ERR_POLICY_SOCKET_IN_USE' | 'ERR_POLICY_SERVER_CLOSED';
+
+export class PolicyServerError extends Error {
+  override readonly name = 'PolicyServerError';
+  constructor(
+    readonly code: PolicyServerErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const POLICY_SERVER_DEFAULTS = Object.freeze({
+  maxLineBytes: 4096,
+  maxAttributes: 100,
+  maxConnections: 1000,
+  idleTimeoutMs: 600_000,
+  maxPipelinedRequests: 64,
+  drainTimeoutMs: 10_000,
+});
+
+// A refused-connection storm must not become a log storm.
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+// How long probing an existing unix socket may take before we call it dead.
+const SOCKET_PROBE_TIMEOUT_MS = 1_000;
+
+export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
+  return new NetPolicyServer(opts);
+}
+
+interface Listener {
+  server: net.Server;
+  address: ListenAddress;
+}
+
+class NetPolicyServer implements PolicyServer {
+  readonly #logger: Logger;
+  readonly #settings: ConnectionSettings;
+  readonly #maxConnections: number;
+  readonly #listeners: Listener[] = [];
+  readonly #connections = new Set<PolicyConnection>();
+  readonly #counters: ConnectionCounters = {
+    requestsAnswered: 0,
+    requestsInFlight: 0,
+    handlerErrors: 0,
+    unrecognizedRequests: 0,
+    garbageLines: 0,
+    limitViolations: 0,
+    socketErrors: 0,
+  };
+  #accepted = 0;
+  #refused = 0;
+  #refusedUnlogged = 0;
+  #lastRefusalLog = -Infinity;
+  #nextId = 1;
+  #closing: Promise<void> | undefined;
+  #onEmpty: (() => void) | undefined;
+
+  constructor(opts: PolicyServerOptions) {
+    const d = POLICY_SERVER_DEFAULTS;
+    this.#logger = opts.logger;
+    this.#maxConnections = positive('maxConnections', opts.maxConnections ?? d.maxConnections);
+    this.#settings = {
+      handler: opts.handler,
+      logger: opts.logger,
+      maxLineBytes: positive('maxLineBytes', opts.maxLineBytes ?? d.maxLineBytes),
+      maxAttributes: positive('maxAttributes', opts.maxAttributes ?? d.maxAttributes),
+      maxPipelined: positive('maxPipelinedRequests', opts.maxPipelinedRequests ?? d.maxPipelinedRequests),
+      exim: opts.exim ?? false,
+      idleTimeoutMs: positive('idleTimeoutMs', opts.idleTimeoutMs ?? d.idleTimeoutMs),
+    };
+  }
+
+  async listen(addr: ListenAddress): Promise<void> {
+    if (this.#closing) {
+      throw new PolicyServerError('ERR_POLICY_SERVER_CLOSED', `cannot listen on ${formatListenAddress(addr)}: the policy server is closing`);
+    }
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => this.#onConnection(socket));
+    if (addr.kind === 'unix') await this.#clearStaleSocket(addr.path);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const onListening = (): void => {
+        server.off('error', reject);
+        resolve();
+      };
+      if (addr.kind === 'unix') server.listen(addr.path, onListening);
+      else server.listen({ host: addr.host, port: addr.port }, onListening);
+    }).catch((err: unknown) => {
+      throw new PolicyServerError('ERR_POLICY_LISTEN', `cannot listen on ${formatListenAddress(addr)}: ${listenAdvice(err)}`, { cause: err });
+    });
+
+    if (addr.kind === 'unix' && addr.mode !== undefined) {
+      try {
+        await chmod(addr.path, addr.mode);
+      } catch (err) {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        throw new PolicyServerError('ERR_POLICY_LISTEN', `cannot set mode ${addr.mode.toString(8)} on ${addr.path}: ${describeError(err)}`, { cause: err });
+      }
+    }
+    if (this.#closing) {
+      // close() ran while we were binding; it could not see this listener.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw new PolicyServerError('ERR_POLICY_SERVER_CLOSED', `cannot listen on ${formatListenAddress(addr)}: the policy server is closing`);
+    }
+    server.on('error', (err) => this.#logger.error(`policy listener ${formatListenAddress(addr)}: ${describeError(err)}`));
+    const bound = boundAddress(server, addr);
+    this.#listeners.push({ server, address: bound });
+    this.#logger.info(`listening on ${formatListenAddress(bound)}`);
+  }
+
+  addresses(): string[] {
+    return this.#listeners.map((l) => formatListenAddress(l.address));
+  }
+
+  boundAddresses(): ListenAddress[] {
+    return this.#listeners.map((l) => ({ ...l.address }));
+  }
+
+  stats(): PolicyServerStats {
+    const c = this.#counters;
+    return {
+      connectionsOpen: this.#connections.size,
+      connectionsAccepted: this.#accepted,
+      connectionsRefused: this.#refused,
+      requestsAnswered: c.requestsAnswered,
+      requestsInFlight: c.requestsInFlight,
+      errors: c.handlerErrors,
+      unrecognizedRequests: c.unrecognizedRequests,
+      garbageLines: c.garbageLines,
+      limitViolations: c.limitViolations,
+      socketErrors: c.socketErrors,
+    };
+  }
+
+  close(opts: { drainTimeoutMs?: number } = {}): Promise<void> {
+    this.#closing ??= this.#drain(opts.drainTimeoutMs ?? POLICY_SERVER_DEFAULTS.drainTimeoutMs);
+    return this.#closing;
+  }
+
+  async #drain(drainTimeoutMs: number): Promise<void> {
+    // Closing a listener stops accepting; libuv unlinks a unix socket file when it closes.
+    const listenersClosed = this.#listeners.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve())));
+    const allClosed = new Promise<void>((resolve) => {
+      if (this.#connections.size === 0) resolve();
+      else this.#onEmpty = resolve;
+    });
+    for (const conn of this.#connections) conn.shutdown();
+
+    const timer = setTimeout(() => {
+      if (this.#connections.size === 0) return;
+      this.#logger.warn(`policy server shutdown: force-closing ${this.#connections.size} connection(s) still open after ${drainTimeoutMs} ms`);
+      for (const conn of this.#connections) conn.destroy();
+    }, drainTimeoutMs);
+    // Open sockets keep the process alive anyway; the timer alone must not.
+    timer.unref();
+    try {
+      await allClosed;
+      await Promise.all(listenersClosed);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #onConnection(socket: net.Socket): void {
+    if (this.#closing) {
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
+    if (this.#connections.size >= this.#maxConnections) return this.#refuse(socket);
+    this.#accepted += 1;
+    const conn = new PolicyConnection(socket, this.#nextId++, this.#settings, this.#counters, (c) => {
+      this.#connections.delete(c);
+      if (this.#connections.size === 0) this.#onEmpty?.();
+    });
+    this.#connections.add(conn);
+  }
+
+  #refuse(socket: net.Socket): void {
+    socket.on('error', () => {});
+    socket.destroy();
+    this.#refused += 1;
+    this.#refusedUnlogged += 1;
+    const now = Date.now();
+    if (now - this.#lastRefusalLog < REFUSAL_LOG_INTERVAL_MS) return;
+    this.#lastRefusalLog = now;
+    this.#logger.warn(
+      `refused ${this.#refusedUnlogged} policy connection(s): maxConnections=${this.#maxConnections} reached (latest from ${socket.remoteAddress ?? 'unix socket'})`,
+      { refused: this.#refusedUnlogged, maxConnections: this.#maxConnections },
+    );
+    this.#refusedUnlogged = 0;
+  }
+
+  /** A socket file left by a crashed process blocks listen(); remove it only if nothing answers. */
+  async #clearStaleSocket(path: string): Promise<void> {
+    let isSocket: boolean;
+    try {
+      isSocket = (await lstat(path)).isSocket();
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return;
+      throw new PolicyServerError('ERR_POLICY_LISTEN', `cannot listen on unix:${path}: ${describeError(err)}`, { cause: err });
+    }
+    if (!isSocket) {
+      throw new PolicyServerError('ERR_POLICY_LISTEN', `cannot listen on unix:${path}: the file exists and is not a socket; remove it or choose another path`);
+    }
+    if (await socketAnswers(path)) {
+      throw new PolicyServerError(
+        'ERR_POLICY_SOCKET_IN_USE',
+        `cannot listen on unix:${path}: another process is listening on it (a running greygate or postgrey?); stop it or choose another path`,
+      );
+    }
+    try {
+      await unlink(path);
+      this.#logger.info(`removed stale socket ${path}`);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') {
+        throw new PolicyServerError('ERR_POLICY_LISTEN', `cannot remove stale socket ${path}: ${describeError(err)}`, { cause: err });
+      }
+    }
+  }
+}
+
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect({ path });
+    const done = (answers: boolean): void => {
+      probe.destroy();
+      resolve(answers);
+    };
+    probe.setTimeout(SOCKET_PROBE_TIMEOUT_MS, () => done(false));
+    probe.once('connect', () => done(true));
+    probe.once('error', () => done(false));
+  });
+}
+
+function boundAddress(server: net.Server, requested: ListenAddress): ListenAddress {
+  const info = server.address();
+  if (requested.kind === 'unix' || info === null || typeof info === 'string') return requested;
+  return { kind: 'inet', host: info.address, port: info.port };
+}
+
+function listenAdvice(err: unknown): string {
+  switch (errorCode(err)) {
+    case 'EADDRINUSE':
+      return 'address already in use; is another policy server (greygate, postgrey) running?';
+    case 'EACCES':
+      return 'permission denied; ports below 1024 need privileges, and a unix socket needs a writable directory';
+    case 'EADDRNOTAVAIL':
+      return 'no such address on this host';
+    case 'ENOTFOUND':
+      return 'the host name does not resolve';
+    case 'ENOENT':
+      return 'the directory does not exist';
+    default:
+      return describeError(err);
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`policy server option ${name} must be a positive integer, got ${value}`);
+  return value;
+}
