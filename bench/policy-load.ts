@@ -30,9 +30,18 @@ function requestBlock(i: number, conn: number, repeatOf: number | null): string 
 class Conn {
   private buf = '';
   private waiting: ((reply: string) => void) | null = null;
+  private failed: ((err: Error) => void) | null = null;
   constructor(private readonly socket: Socket) {
     socket.setEncoding('latin1');
     socket.setNoDelay(true);
+    const fail = (err: Error): void => {
+      const f = this.failed;
+      this.waiting = null;
+      this.failed = null;
+      f?.(err);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('connection closed by the server')));
     socket.on('data', (d: string) => {
       this.buf += d;
       const end = this.buf.indexOf('\n\n');
@@ -41,6 +50,7 @@ class Conn {
         this.buf = this.buf.slice(end + 2);
         const w = this.waiting;
         this.waiting = null;
+        this.failed = null;
         w(reply);
       }
     });
@@ -55,7 +65,7 @@ class Conn {
   send(block: string): Promise<string> {
     return new Promise((resolve, reject) => {
       this.waiting = resolve;
-      this.socket.once('error', reject);
+      this.failed = reject;
       this.socket.write(block);
     });
   }

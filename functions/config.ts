@@ -29,6 +29,8 @@ export interface ServeConfig {
   http: HttpListen | null;
   store: StoreKind;
   dbdir: string;
+  /** SQLite `synchronous` in WAL mode: `full` survives power loss, `normal` only process crashes. */
+  sqliteSync: 'full' | 'normal';
   table: string | null;
   dynamodbEndpoint: string | null;
   logFormat: LogFormat;
@@ -87,6 +89,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'syslog-facility', kind: 'value', aliases: ['syslogfacility', 'facility'] },
   // greygate's own
   { name: 'dbdir', kind: 'value' },
+  { name: 'sqlite-sync', kind: 'value' },
   { name: 'http', kind: 'value' },
   { name: 'no-http', kind: 'flag' },
   { name: 'log-format', kind: 'value' },
@@ -258,6 +261,10 @@ export function parseServeConfig(
   if (storeRaw !== 'sqlite' && storeRaw !== 'dynamodb') {
     throw new UsageError(`${src.label('store')}: "${storeRaw}" is not valid; expected sqlite or dynamodb`);
   }
+  const sqliteSync = src.one('sqlite-sync') ?? 'full';
+  if (sqliteSync !== 'full' && sqliteSync !== 'normal') {
+    throw new UsageError(`${src.label('sqlite-sync')}: "${sqliteSync}" is not valid; expected full or normal`);
+  }
   const table = src.one('table') ?? null;
   if (storeRaw === 'dynamodb' && !table) {
     throw new UsageError('--store dynamodb needs --table NAME (or GREYGATE_TABLE)');
@@ -323,6 +330,7 @@ export function parseServeConfig(
     http,
     store: storeRaw,
     dbdir: src.one('dbdir') ?? './data',
+    sqliteSync,
     table,
     dynamodbEndpoint: src.one('dynamodb-endpoint') ?? null,
     logFormat: logFormatRaw,

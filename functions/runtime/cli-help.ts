@@ -47,6 +47,8 @@ greylisting (Postgrey's options)
 
 storage and logs
       --dbdir DIR              database directory (default ./data)
+      --sqlite-sync full|normal  full (default) keeps every answered decision through a power loss;
+                               normal only through a process crash, for more decisions per second
       --log-format text|json   Postgrey-style lines (default) or JSON lines, on stderr
   -v, --verbose                more logging
   -q, --quiet                  no per-request lines
