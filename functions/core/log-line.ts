@@ -1,6 +1,7 @@
 // Postgrey's per-request log line (postgrey.md §5), kept byte for byte so existing log tooling
 // (postgreyreport, grep recipes) keeps working, plus a structured form for JSON logs.
 
+import { clientAwlKey } from './client-net.ts';
 import { perlTruthy } from './text.ts';
 import type { Decision, PolicyRequest, Reason } from './types.ts';
 
@@ -66,6 +67,7 @@ export function logFields(request: PolicyRequest, decision: Decision): Record<st
 
 /** The line Postgrey logs when a client reaches the auto-whitelist threshold. */
 export function formatWhitelistedLine(request: PolicyRequest): string {
-  const ip = request.clientAddress;
+  // Postgrey prints NetAddr::IP's addr(): IPv6 expanded and upper-case (2001:DB8:0:0:0:0:0:5).
+  const ip = request.clientAddress.includes(':') ? clientAwlKey(request.clientAddress).toUpperCase() : request.clientAddress;
   return perlTruthy(request.clientName) ? `whitelisted: ${request.clientName}[${ip}]` : `whitelisted: ${ip}`;
 }

@@ -23,7 +23,8 @@ export type ParseResult =
   | { ok: false; code: ParseErrorCode; field: string; message: string };
 
 /** The attributes Postgrey requires to be defined; an empty value is allowed (`sender=`). */
-export const REQUIRED_ATTRIBUTES = ['client_address', 'client_name', 'sender', 'recipient'] as const;
+// Postgrey's order, so that with several missing the warning names the same one first.
+export const REQUIRED_ATTRIBUTES = ['client_address', 'client_name', 'recipient', 'sender'] as const;
 
 const OPTIONAL_ATTRIBUTES = [
   'instance',
