@@ -29,14 +29,21 @@ export interface LoggerOptions {
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
+const guarded = new WeakSet<NodeJS.WritableStream>();
+
 const TEXT_PREFIX: Record<Level, string> = { debug: '', info: '', warn: 'WARNING: ', error: 'ERROR: ' };
 const RESERVED = new Set(['time', 'level', 'msg']);
 
 export function createLogger(opts: LoggerOptions): Required<Logger> {
   const stream = opts.stream ?? process.stderr;
   const now = opts.now ?? (() => new Date());
+  // A closed stderr (EPIPE, the log reader died) must never take the daemon down with it: an
+  // 'error' event without a listener would be thrown as an uncaught exception.
+  if (!guarded.has(stream)) {
+    guarded.add(stream);
+    stream.on('error', () => {});
+  }
   const write = (line: string): void => {
-    // A closed stderr (EPIPE) must never take the daemon down with it.
     try {
       stream.write(line);
     } catch {

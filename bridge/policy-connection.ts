@@ -75,6 +75,7 @@ export class PolicyConnection {
   #paused = false;
   #awaitingDrain = false;
   #garbageLogged = 0;
+  #pumpQueued = false;
 
   constructor(socket: Socket, id: number, settings: ConnectionSettings, counters: ConnectionCounters, onClose: (c: PolicyConnection) => void) {
     this.id = id;
@@ -142,19 +143,23 @@ export class PolicyConnection {
   /** Act on waiting events while the pipeline has room, then write what is ready. */
   #pump(): void {
     if (this.#closed) return;
-    const { maxPipelined } = this.#settings;
-    while (this.#acceptingRequests && this.#backlogPos < this.#backlog.length && this.#slots.length < maxPipelined) {
-      const event = this.#backlog[this.#backlogPos++];
-      if (event === undefined) break;
-      if (event.type === 'request') this.#startRequest(event.attrs);
-      else if (event.type === 'garbage') this.#onGarbage(event.line);
-      else return this.#onLimit(event.what, event.detail);
+    const hasRoom = (): boolean =>
+      this.#acceptingRequests && this.#backlogPos < this.#backlog.length && this.#slots.length < this.#settings.maxPipelined;
+    // Written answers free their slots, and answers given without the handler (unknown request
+    // types) are ready at once, so keep alternating until no room or no work is left.
+    for (this.#flush(); hasRoom(); this.#flush()) {
+      while (hasRoom()) {
+        const event = this.#backlog[this.#backlogPos++];
+        if (event === undefined) break;
+        if (event.type === 'request') this.#startRequest(event.attrs);
+        else if (event.type === 'garbage') this.#onGarbage(event.line);
+        else return this.#onLimit(event.what, event.detail);
+      }
     }
     if (this.#backlogPos >= this.#backlog.length && this.#backlog.length > 0) {
       this.#backlog = [];
       this.#backlogPos = 0;
     }
-    this.#flush();
     this.#finishIfDone();
     this.#updateFlow();
   }
@@ -203,7 +208,14 @@ export class PolicyConnection {
     } else {
       slot.action = this.#sanitize(action);
     }
-    this.#pump();
+    // Handlers that finish together (a pipelined batch) settle in one run of microtasks; pumping
+    // once after them turns their answers into one write instead of one write each.
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
   }
 
   /** A CR or LF in the action would end the reply early and let header text forge protocol lines. */

@@ -49,6 +49,8 @@ export interface PolicyServerOptions {
   idleTimeoutMs?: number;
   /** Requests one connection may have in the handler at once; beyond it reading pauses. */
   maxPipelinedRequests?: number;
+  /** Listen backlog (Postgrey's --listen-queue-size); the OS default when absent. */
+  backlog?: number;
 }
 
 export interface PolicyServerStats {
@@ -119,6 +121,7 @@ class NetPolicyServer implements PolicyServer {
   readonly #logger: Logger;
   readonly #settings: ConnectionSettings;
   readonly #maxConnections: number;
+  readonly #backlog: number | undefined;
   readonly #listeners: Listener[] = [];
   readonly #connections = new Set<PolicyConnection>();
   readonly #counters: ConnectionCounters = {
@@ -142,6 +145,7 @@ class NetPolicyServer implements PolicyServer {
     const d = POLICY_SERVER_DEFAULTS;
     this.#logger = opts.logger;
     this.#maxConnections = positive('maxConnections', opts.maxConnections ?? d.maxConnections);
+    this.#backlog = opts.backlog === undefined ? undefined : positive('backlog', opts.backlog);
     this.#settings = {
       handler: opts.handler,
       logger: opts.logger,
@@ -165,8 +169,9 @@ class NetPolicyServer implements PolicyServer {
         server.off('error', reject);
         resolve();
       };
-      if (addr.kind === 'unix') server.listen(addr.path, onListening);
-      else server.listen({ host: addr.host, port: addr.port }, onListening);
+      const backlog = this.#backlog === undefined ? {} : { backlog: this.#backlog };
+      if (addr.kind === 'unix') server.listen({ path: addr.path, ...backlog }, onListening);
+      else server.listen({ host: addr.host, port: addr.port, ...backlog }, onListening);
     }).catch((err: unknown) => {
       throw new PolicyServerError('ERR_POLICY_LISTEN', `cannot listen on ${formatListenAddress(addr)}: ${listenAdvice(err)}`, { cause: err });
     });

@@ -68,6 +68,7 @@ export async function startServe(
     logger,
     exim: config.exim,
     maxConnections: config.maxConnections,
+    backlog: config.listenQueueSize,
   });
 
   let httpServer: Server | null = null;

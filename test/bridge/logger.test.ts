@@ -100,3 +100,23 @@ describe('describeError', () => {
     expect(describeError('plain string')).toBe('plain string');
   });
 });
+
+describe('createLogger on a broken stream', () => {
+  it('keeps running when the log stream fails, as when the reader of stderr dies', async () => {
+    // Prepare
+    const broken = new Writable({
+      write(_chunk, _encoding, done) {
+        done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const logger = createLogger({ format: 'text', stream: broken });
+
+    // Act
+    logger.warn('first');
+    logger.warn('second');
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // Assess: reaching this line means no uncaught 'error' event ended the test process.
+    expect(broken.destroyed).toBe(true);
+  });
+});

@@ -261,6 +261,37 @@ describe('policy server: answering requests', () => {
     conn.destroy();
   });
 
+  it('answers a pipeline far longer than the per-connection limit when the handler answers at once', async () => {
+    // Prepare
+    const { address } = await startPolicyServer({ maxPipelinedRequests: 4, handler: async (attrs) => `DUNNO ${attrs.get('instance')}` });
+    const ids = Array.from({ length: 500 }, (_, i) => `m${i}`);
+
+    // Act
+    const answers = await sendPolicyRequests(
+      address,
+      ids.map((instance) => examplePolicyRequest({ instance })),
+      { timeoutMs: 3000 },
+    );
+
+    // Assess
+    expect(answers).toEqual(ids.map((id) => `DUNNO ${id}`));
+  });
+
+  it('answers a long pipeline of unknown request types, which never reach the handler', async () => {
+    // Prepare
+    const { address } = await startPolicyServer({ maxPipelinedRequests: 4 });
+
+    // Act
+    const answers = await sendPolicyRequests(
+      address,
+      Array.from({ length: 200 }, () => ({ request: 'junk' })),
+      { timeoutMs: 3000 },
+    );
+
+    // Assess
+    expect(answers).toEqual(Array.from({ length: 200 }, () => 'DUNNO'));
+  });
+
   it('limits requests in the handler per connection, yet answers a long pipeline in order', async () => {
     // Prepare
     let inHandler = 0;
