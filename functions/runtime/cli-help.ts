@@ -4,6 +4,8 @@ export const TOP_HELP = `usage: greygate <command> [options]
 
 commands:
   serve     run the policy server (Postfix policy protocol + HTTP API, SQLite store)
+  create-table --table NAME [--dynamodb-endpoint URL]
+            create the DynamoDB table as the CDK stack does (on demand, pk, TTL on expires_at)
   token     print a new API token and the SHA-256 hash to configure
   version   print the version
   help      this text
@@ -46,6 +48,9 @@ greylisting (Postgrey's options)
       --hostname NAME          value of %h (default: this host's name)
 
 storage and logs
+      --store sqlite|dynamodb  where greylist state lives (default sqlite)
+      --table NAME             DynamoDB table (with --store dynamodb)
+      --dynamodb-endpoint URL  a DynamoDB-API endpoint such as dynalite (default: AWS)
       --dbdir DIR              database directory (default ./data)
       --sqlite-sync full|normal  full (default) keeps every answered decision through a power loss;
                                normal only through a process crash, for more decisions per second

@@ -7,6 +7,9 @@ import { DEFAULT_POLICY_CONFIG } from '../core/policy-config.ts';
 import { parseServeConfig, UsageError } from '../config.ts';
 import { sha256Hex } from '../http/bearer-auth.ts';
 import { SERVE_HELP, TOP_HELP } from './cli-help.ts';
+import { createTable } from '../store/dynamodb-table.ts';
+import { scanArgs } from '../cli-args.ts';
+import { dynamoDbClientFor } from './open-store.ts';
 import { startServe } from './serve.ts';
 
 async function runServe(argv: string[]): Promise<number> {
@@ -55,6 +58,25 @@ function runToken(): number {
   return 0;
 }
 
+async function runCreateTable(argv: string[]): Promise<number> {
+  const { options, positionals } = scanArgs(argv, [
+    { name: 'table', kind: 'value' },
+    { name: 'dynamodb-endpoint', kind: 'value' },
+  ]);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const table = options.get('table')?.[0] ?? process.env.GREYGATE_TABLE;
+  if (!table) throw new UsageError('create-table needs --table NAME (or GREYGATE_TABLE)');
+  const endpoint = options.get('dynamodb-endpoint')?.[0] ?? process.env.GREYGATE_DYNAMODB_ENDPOINT ?? null;
+  const client = dynamoDbClientFor({ dynamodbEndpoint: endpoint }, process.env);
+  try {
+    const outcome = await createTable(client, table, { onWarning: (m) => process.stderr.write(`greygate: ${m}\n`) });
+    process.stdout.write(outcome === 'created' ? `created table ${table}\n` : `table ${table} already exists; TTL checked\n`);
+    return 0;
+  } finally {
+    client.destroy();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -62,6 +84,8 @@ export async function main(argv: string[]): Promise<number> {
       return runServe(rest);
     case 'token':
       return runToken();
+    case 'create-table':
+      return runCreateTable(rest);
     case 'version':
     case '--version':
       process.stdout.write(`greygate ${DEFAULT_POLICY_CONFIG.version}\n`);
@@ -73,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(TOP_HELP);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: serve, token, version, help)`);
+      throw new UsageError(`unknown command "${command}" (commands: serve, create-table, token, version, help)`);
   }
 }
 

@@ -1,14 +1,41 @@
 // Builds the store the config names. SQLite is the single-host default; DynamoDB lets `serve`
-// exercise the fleet's store locally (dynalite or a real table).
+// exercise the fleet's store locally (dynalite or a real table) with the same adapter the Lambda uses.
 
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ServeConfig } from '../config.ts';
+import { createDynamoDbStore } from '../store/dynamodb-store.ts';
+import { createDynamoDbClient } from '../store/dynamodb-table.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
-import { StoreMisconfiguredError, type GreylistStore } from '../store/store-port.ts';
+import type { GreylistStore } from '../store/store-port.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * A DynamoDB client for `serve` and `create-table`. Against a local endpoint (dynalite) without AWS
+ * credentials in the environment, placeholder credentials are used: the emulator checks none, and
+ * the SDK would otherwise refuse to sign. A real endpoint always uses the SDK's credential chain.
+ */
+export function dynamoDbClientFor(config: Pick<ServeConfig, 'dynamodbEndpoint'>, env: Env): DynamoDBClient {
+  const endpoint = config.dynamodbEndpoint ?? undefined;
+  const local = endpoint !== undefined && /^https?:\/\/(127\.|localhost|\[::1\])/.test(endpoint);
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || (local ? 'us-east-1' : undefined);
+  return createDynamoDbClient({
+    ...(region ? { region } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(local && !env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
+}
 
 export async function openConfiguredStore(
   config: Pick<ServeConfig, 'store' | 'dbdir' | 'sqliteSync' | 'table' | 'dynamodbEndpoint' | 'policy'>,
-  _env: Readonly<Record<string, string | undefined>>,
+  env: Env,
 ): Promise<GreylistStore> {
   if (config.store === 'sqlite') return openSqliteStore({ dbdir: config.dbdir, synchronous: config.sqliteSync });
-  throw new StoreMisconfiguredError('the DynamoDB store is not available in this build; use --store sqlite');
+  return createDynamoDbStore({
+    client: dynamoDbClientFor(config, env),
+    tableName: config.table as string,
+    retryWindowSeconds: config.policy.retryWindowSeconds,
+    maxAgeSeconds: config.policy.maxAgeDays * 86_400,
+    delaySeconds: config.policy.delaySeconds,
+  });
 }
