@@ -1,0 +1,173 @@
+// `npm run bench`, section (c): the Lambda bundle as a cold container sees it. Builds
+// dist/lambda/index.mjs's twin into a temp dir, prints its size and what fills it, then starts a
+// fresh `node` per run that imports the bundle and answers two Function URL events against
+// dynalite: cold import, first decision (config, clients, first DynamoDB round trip) and a warm
+// second decision, median of several runs. Baselines measured in the same run, the same way: a
+// fresh node importing an empty module; one paying only the platform's lazy loads that any
+// fetch-API framework pays (undici for the first Headers, ICU for the first DateTimeFormat); one
+// importing @aws-sdk/client-dynamodb unbundled from node_modules (what a non-bundled deployment
+// pays before doing anything).
+//
+// Targets (issue 3): bundle < 400 KB, import + first decision < 150 ms on the bench machine.
+// dynalite answers far slower than DynamoDB (the warm decision shows by how much), while a real
+// first call adds a TLS handshake that dynalite's plain HTTP does not: read the figures as ratios.
+
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { bundleDefinitions } from '../build/bundle-options.ts';
+import { buildBundle, bytesByPackage } from '../build/build.ts';
+import { sha256Hex } from '../functions/http/bearer-auth.ts';
+import { createTable } from '../functions/store/dynamodb-table.ts';
+import { startDynalite } from '../test/support/dynalite.ts';
+
+const RUNS = Number(process.env.BENCH_LAMBDA_RUNS ?? 7);
+const SIZE_TARGET_BYTES = 400_000;
+const COLD_TARGET_MS = 150;
+const TOKEN = 'bench-token';
+const TABLE = 'greygate-bench';
+
+// Runs in the fresh node: import, then (for the bundle) two decisions on new triplets, the first
+// cold, the second warm (its time is mostly dynalite's); prints timings as JSON.
+const PROBE = `
+const t0 = performance.now();
+const mod = await import(process.argv[1]);
+const t1 = performance.now();
+let status = null, body = null, t2 = t1, t3 = t1;
+if (typeof mod.handler === 'function') {
+  const [cold, warm] = JSON.parse(process.env.PROBE_EVENTS);
+  const result = await mod.handler(cold);
+  t2 = performance.now();
+  status = result.statusCode;
+  body = JSON.parse(result.body);
+  await mod.handler(warm);
+  t3 = performance.now();
+}
+process.stdout.write('\\n' + JSON.stringify({ boot: t0, importMs: t1 - t0, firstMs: t2 - t1, warmMs: t3 - t2, status, body }));
+`;
+
+// What any fetch-API framework and the first Intl date format pay in a fresh Node, bundle or not:
+// Node loads undici for the first Headers and ICU data for the first DateTimeFormat.
+const PLATFORM_LAZY_LOADS = 'new Headers(); Intl.DateTimeFormat().resolvedOptions();\nexport {};\n';
+
+interface Probe {
+  boot: number;
+  importMs: number;
+  firstMs: number;
+  warmMs: number;
+  status: number | null;
+  body: unknown;
+  stderr: string;
+}
+
+function probe(moduleUrl: string, env: Record<string, string>, cwd: string): Promise<Probe> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', PROBE, moduleUrl],
+      { cwd, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`probe of ${moduleUrl} failed: ${err.message}\n${stderr}`));
+        // The bundle's EMF metric lines come first; the probe's figures are the last line.
+        else resolve({ ...(JSON.parse(stdout.trimEnd().split('\n').pop() ?? '{}') as Omit<Probe, 'stderr'>), stderr });
+      },
+    );
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function functionUrlEvent(n: number): unknown {
+  const domain = 'bench.lambda-url.eu-west-1.on.aws';
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: '/v1/check',
+    rawQueryString: '',
+    headers: { host: domain, 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    requestContext: {
+      domainName: domain,
+      http: { method: 'POST', path: '/v1/check', protocol: 'HTTP/1.1', sourceIp: '198.51.100.1', userAgent: 'bench' },
+    },
+    body: JSON.stringify({ client_address: `198.18.${n >> 8}.${n & 255}`, sender: `s${n}@example.net`, recipient: 'r@example.org' }),
+    isBase64Encoded: false,
+  };
+}
+
+const ms = (n: number): string => `${n.toFixed(1)} ms`;
+
+export async function lambdaBundleBench(): Promise<void> {
+  console.log(`\n== Lambda bundle: size, cold import + first decision (fresh node per run, ${RUNS} runs, dynalite) ==`);
+  const dir = await mkdtemp(join(tmpdir(), 'greygate-lambda-bench-'));
+  const dynalite = await startDynalite();
+  try {
+    const definition = bundleDefinitions().find((d) => d.name === 'lambda');
+    if (!definition) throw new Error('no lambda bundle definition');
+    const bundle = await buildBundle(definition, dir);
+    const verdict = bundle.bytes < SIZE_TARGET_BYTES ? 'under' : 'OVER';
+    console.log(`bundle: ${(bundle.bytes / 1024).toFixed(1)} KiB (${bundle.bytes} bytes; ${verdict} the ${SIZE_TARGET_BYTES / 1000} KB target)`);
+    for (const [pkg, bytes] of bytesByPackage(bundle.metafile).slice(0, 10)) {
+      console.log(`  ${(bytes / 1024).toFixed(1).padStart(7)} KiB  ${pkg}`);
+    }
+
+    await createTable(dynalite.client(), TABLE);
+    const empty = join(dir, 'empty.mjs');
+    await writeFile(empty, 'export {};\n');
+    const platform = join(dir, 'platform.mjs');
+    await writeFile(platform, PLATFORM_LAZY_LOADS);
+    const sdkEntry = pathToFileURL(createRequire(import.meta.url).resolve('@aws-sdk/client-dynamodb')).href;
+    const lambdaEnv = {
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+      AWS_SECRET_ACCESS_KEY: 'bench-secret',
+      AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: 'greygate-bench',
+      GREYGATE_TABLE: TABLE,
+      GREYGATE_TOKEN_SHA256: sha256Hex(TOKEN),
+      GREYGATE_PRIVACY_KEY: 'b'.repeat(64),
+      GREYGATE_QUIET: 'true',
+    };
+
+    const runs: { empty: Probe[]; platform: Probe[]; sdk: Probe[]; bundle: Probe[] } = { empty: [], platform: [], sdk: [], bundle: [] };
+    // Interleaved so that a burst of load on the shared machine hits every series alike.
+    for (let i = 0; i < RUNS; i++) {
+      runs.empty.push(await probe(pathToFileURL(empty).href, {}, dir));
+      runs.platform.push(await probe(pathToFileURL(platform).href, {}, dir));
+      runs.sdk.push(await probe(sdkEntry, {}, dir));
+      const run = await probe(pathToFileURL(bundle.outfile).href, { ...lambdaEnv, PROBE_EVENTS: JSON.stringify([functionUrlEvent(2 * i), functionUrlEvent(2 * i + 1)]) }, dir);
+      if (run.status !== 200) throw new Error(`the bundle answered ${run.status}: ${JSON.stringify(run.body)}\n${run.stderr}`);
+      runs.bundle.push(run);
+    }
+
+    const emptyImport = median(runs.empty.map((r) => r.importMs));
+    const platformImport = median(runs.platform.map((r) => r.importMs));
+    const sdkImport = median(runs.sdk.map((r) => r.importMs));
+    const bundleImport = median(runs.bundle.map((r) => r.importMs));
+    const first = median(runs.bundle.map((r) => r.firstMs));
+    const warm = median(runs.bundle.map((r) => r.warmMs));
+    const cold = median(runs.bundle.map((r) => r.importMs + r.firstMs));
+    console.log('\n(medians)                                   import    first decision   import + first');
+    console.log(`baseline: empty module                    ${ms(emptyImport).padStart(9)}`);
+    console.log(`baseline: first Headers + DateTimeFormat  ${ms(platformImport).padStart(9)}`);
+    console.log(`baseline: @aws-sdk/client-dynamodb (CJS)  ${ms(sdkImport).padStart(9)}`);
+    console.log(`greygate Lambda bundle                    ${ms(bundleImport).padStart(9)} ${ms(first).padStart(16)} ${ms(cold).padStart(16)}`);
+    console.log(`the same process's second decision (warm; mostly dynalite): ${ms(warm)}`);
+    console.log(`node start-up before the import (median): ${ms(median(runs.bundle.map((r) => r.boot)))}`);
+    console.log(
+      `ratios: bundle import / SDK-only import ${(bundleImport / sdkImport).toFixed(2)}x; ` +
+        `first / warm decision ${(first / warm).toFixed(1)}x; ` +
+        `import + first decision ${ms(cold)} is ${cold < COLD_TARGET_MS ? 'under' : 'OVER'} the ${COLD_TARGET_MS} ms target`,
+    );
+    console.log(`first answer: ${JSON.stringify(runs.bundle[0]?.body)}`);
+  } finally {
+    await dynalite.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,97 @@
+// `npm run build`: every bundle of bundle-options.ts into dist/ (dist/lambda/index.mjs, and
+// dist/greygate-bridge.mjs once the bridge has an entry), each with its metafile in dist/
+// (`dist/<name>.meta.json`, readable by https://esbuild.github.io/analyze/). Prints each size and
+// the largest packages in it; fails when a forbidden input (better-sqlite3 in the Lambda) slipped in.
+//
+// Importing this module builds nothing; the CDK stack and the tests call buildBundle().
+
+import { statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build, buildSync, type Metafile } from 'esbuild';
+import { bundleDefinitions, REPO_ROOT, type BundleDefinition } from './bundle-options.ts';
+
+export interface BuiltBundle {
+  name: BundleDefinition['name'];
+  /** Absolute path of the written bundle. */
+  outfile: string;
+  bytes: number;
+  metafile: Metafile;
+}
+
+export class BundleCheckError extends Error {
+  readonly code = 'bundle-forbidden-input';
+  constructor(message: string) {
+    super(message);
+    this.name = 'BundleCheckError';
+  }
+}
+
+function checkInputs(definition: BundleDefinition, metafile: Metafile): void {
+  const bad = Object.keys(metafile.inputs).filter((input) => definition.forbiddenInputs.some((re) => re.test(input)));
+  if (bad.length > 0) {
+    throw new BundleCheckError(
+      `the ${definition.name} bundle must not contain ${bad.slice(0, 5).join(', ')}; an import chain from ${relative(REPO_ROOT, definition.entry)} reaches it (see the metafile)`,
+    );
+  }
+}
+
+function finish(definition: BundleDefinition, outDir: string, outfile: string, metafile: Metafile | undefined): BuiltBundle {
+  if (!metafile) throw new Error(`esbuild returned no metafile for ${definition.name}`);
+  checkInputs(definition, metafile);
+  // Beside the bundle's directory, not in it: dist/lambda/ is the function's code asset as is.
+  writeFileSync(join(outDir, `${definition.name}.meta.json`), JSON.stringify(metafile));
+  return { name: definition.name, outfile, bytes: statSync(outfile).size, metafile };
+}
+
+/** Builds one bundle into `outDir` (its `outfile` is relative to it). */
+export async function buildBundle(definition: BundleDefinition, outDir: string): Promise<BuiltBundle> {
+  const outfile = resolve(outDir, definition.outfile);
+  const result = await build({ ...definition.options, entryPoints: [definition.entry], outfile, absWorkingDir: REPO_ROOT });
+  return finish(definition, outDir, outfile, result.metafile);
+}
+
+/** The same, synchronously: CDK's local bundling hook (ILocalBundling.tryBundle) cannot await. */
+export function buildBundleSync(definition: BundleDefinition, outDir: string): BuiltBundle {
+  const outfile = resolve(outDir, definition.outfile);
+  const result = buildSync({ ...definition.options, entryPoints: [definition.entry], outfile, absWorkingDir: REPO_ROOT });
+  return finish(definition, outDir, outfile, result.metafile);
+}
+
+/** Bytes in the output per package (or per source file outside node_modules), largest first. */
+export function bytesByPackage(metafile: Metafile): Array<[string, number]> {
+  const totals = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input.replace(/^(functions|bridge)\/.*/, '$1/ (greygate)');
+      totals.set(pkg, (totals.get(pkg) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...totals].sort((a, b) => b[1] - a[1]);
+}
+
+export async function buildAll(outDir: string = join(REPO_ROOT, 'dist')): Promise<BuiltBundle[]> {
+  const built: BuiltBundle[] = [];
+  for (const definition of bundleDefinitions()) built.push(await buildBundle(definition, outDir));
+  return built;
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+async function main(): Promise<void> {
+  for (const bundle of await buildAll()) {
+    console.log(`${relative(REPO_ROOT, bundle.outfile)}  ${kib(bundle.bytes)}`);
+    for (const [pkg, bytes] of bytesByPackage(bundle.metafile).slice(0, 8)) {
+      console.log(`  ${kib(bytes).padStart(10)}  ${pkg}`);
+    }
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? `build failed: ${err.message}` : err);
+    process.exit(1);
+  });
+}

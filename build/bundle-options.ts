@@ -1,0 +1,130 @@
+// The esbuild settings of greygate's deployable bundles, in one place: `npm run build`
+// (build/build.ts), the bundle test and the CDK stack all take them from here, so the function
+// AWS runs is the file the tests exercised.
+//
+// The Lambda bundle, and why each setting:
+//   format esm, .mjs     Node's ESM loader on nodejs22.x; top-level code runs once per container.
+//   platform node, target node22   the Lambda runtime; nothing is lowered for older engines.
+//   minify               smaller file = faster cold start (the code is read and parsed per container).
+//   mainFields module first   the SDK's ES module builds tree-shake; its CJS builds do not.
+//   AWS SDK bundled      not the runtime's copy: the version we test is the version we run, and a
+//                        bundled, tree-shaken SDK loads faster than the runtime's full one.
+//   credential providers external, except env and container/IMDS: the SDK's default chain loads
+//                        each provider with a dynamic import() only when the earlier ones found
+//                        nothing. On Lambda the first link (fromEnv: the AWS_ACCESS_KEY_ID/… the
+//                        runtime sets from the execution role) always answers, so SSO, ini files,
+//                        credential_process and web-identity files (and the STS/SSO clients they
+//                        pull in, ~115 KB minified) are never reached there. Left out, the chain is
+//                        unchanged; outside Lambda without env credentials it fails with "Cannot
+//                        find package '@aws-sdk/credential-provider-ini'" instead of reading ~/.aws.
+//   banner createRequire CJS dependencies bundled into ESM call `require('node:…')`; esbuild's
+//                        shim throws "Dynamic require … is not supported" unless `require` exists.
+//   define GREYGATE_BUNDLED_WHITELISTS   the texts of whitelists/clients and whitelists/recipients.
+//                        A `with { type: 'text' }` import or the text loader would do the same in
+//                        the bundle, but the module could then no longer be loaded unbundled (tsx,
+//                        vitest), where lambda.ts reads the files instead.
+//   sourcemap off        an inline map would double the file; an external one is only used with
+//                        --enable-source-maps, which slows every stack trace and the cold start.
+//                        Errors are logged with their name, code and message, which is enough
+//                        to act on; the metafile (dist/*.meta.json) maps sizes back to sources.
+//   legalComments none   a smaller file; the bundled packages' licences are in node_modules and
+//                        the lock file. Use 'linked' if the bundle is ever handed to third parties.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BuildOptions } from 'esbuild';
+import { BUNDLED_WHITELISTS_DEFINE } from '../functions/runtime/lambda-config.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Gives CJS code bundled into an ES module a working `require` for Node built-ins. */
+export const CREATE_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+export interface BundleDefinition {
+  name: 'lambda' | 'bridge';
+  /** Absolute path of the entry module. */
+  entry: string;
+  /** Output path relative to the output directory (dist/ for `npm run build`). */
+  outfile: string;
+  /** esbuild options without entryPoints and outfile. */
+  options: BuildOptions;
+  /** Inputs that must never end up in the bundle (checked against the metafile after each build). */
+  forbiddenInputs: readonly RegExp[];
+}
+
+/** Reached by the SDK's default credential chain only after fromEnv found nothing; see the header. */
+export const LAMBDA_UNUSED_CREDENTIAL_PROVIDERS: readonly string[] = [
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-web-identity',
+];
+
+/** The Lambda's esbuild options (without entryPoints/outfile); the CDK stack uses these. */
+export function lambdaEsbuildOptions(root: string = REPO_ROOT): BuildOptions {
+  const whitelists = {
+    clients: readFileSync(join(root, 'whitelists/clients'), 'utf8'),
+    recipients: readFileSync(join(root, 'whitelists/recipients'), 'utf8'),
+  };
+  return {
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    mainFields: ['module', 'main'],
+    external: [...LAMBDA_UNUSED_CREDENTIAL_PROVIDERS],
+    banner: { js: CREATE_REQUIRE_BANNER },
+    define: { [BUNDLED_WHITELISTS_DEFINE]: JSON.stringify(whitelists) },
+    sourcemap: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+  };
+}
+
+/**
+ * The bridge runs next to Postfix on the MX hosts' own Node (20 or later); it uses Node built-ins
+ * only, so the bundle is just its modules in one readable file.
+ */
+export function bridgeEsbuildOptions(): BuildOptions {
+  return {
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: false,
+    banner: { js: '#!/usr/bin/env node' },
+    sourcemap: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+  };
+}
+
+/** Every bundle `npm run build` makes; the bridge's appears once bridge/main.ts exists. */
+export function bundleDefinitions(root: string = REPO_ROOT): BundleDefinition[] {
+  const definitions: BundleDefinition[] = [
+    {
+      name: 'lambda',
+      entry: join(root, 'functions/runtime/lambda.ts'),
+      outfile: 'lambda/index.mjs',
+      options: lambdaEsbuildOptions(root),
+      // The Lambda never opens SQLite: a native module in the bundle would fail to load on Lambda.
+      forbiddenInputs: [/(^|\/)better-sqlite3\//, /sqlite-store\.ts$/],
+    },
+  ];
+  const bridgeEntry = join(root, 'bridge/main.ts');
+  if (existsSync(bridgeEntry)) {
+    definitions.push({
+      name: 'bridge',
+      entry: bridgeEntry,
+      outfile: 'greygate-bridge.mjs',
+      options: bridgeEsbuildOptions(),
+      // The bridge is dependency-free at run time: nothing from node_modules may be bundled.
+      forbiddenInputs: [/(^|\/)node_modules\//],
+    });
+  }
+  return definitions;
+}

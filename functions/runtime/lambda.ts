@@ -1,0 +1,202 @@
+// The Lambda composition root: the same Hono app as `greygate serve`, behind a Function URL,
+// on the DynamoDB store. Built by `npm run build` into dist/lambda/index.mjs (handler: index.handler).
+//
+//   MTA / greygate-bridge → HTTPS Function URL → handler → Hono app → decision service → DynamoDB
+//
+// Configuration: GREYGATE_* environment variables (see lambda-config.ts and docs/http-api.md).
+// Nothing is read from the environment when this module is imported: the first invocation of a
+// container builds the logger, the config, the DynamoDB client and the app, and later invocations
+// reuse them. Each invocation ends by writing its CloudWatch metrics (emf-metrics.ts) to stdout,
+// where CloudWatch Logs turns them into metrics without an API call. A bad configuration does not crash the container (Lambda would retry the init
+// forever with a terse message): every request is answered 500 JSON (/healthz: 503) and logged
+// with the variable to fix.
+
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Hono } from 'hono';
+import { handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
+import { createLogger, describeError } from '../../bridge/logger.ts';
+import { buildWhitelists, type Whitelists } from '../core/index.ts';
+import { PACKAGED_WHITELIST_DIR } from '../config.ts';
+import type { Logger } from '../decision-log.ts';
+import { createDecisionService, type DecisionService } from '../decision-service.ts';
+import { ApiError } from '../http/api-error.ts';
+import { createApp } from '../http/app.ts';
+import { createDynamoDbStore } from '../store/dynamodb-store.ts';
+import { createDynamoDbClient } from '../store/dynamodb-table.ts';
+import { StoreError, type GreylistStore } from '../store/store-port.ts';
+import { createMetrics, type Metrics } from './emf-metrics.ts';
+import { parseLambdaConfig, type LambdaConfig } from './lambda-config.ts';
+import { createKeyHasher } from './privacy-key.ts';
+import { loadWhitelistFiles } from './whitelist-files.ts';
+
+// Replaced by esbuild's `define` in the bundle (build/bundle-options.ts, BUNDLED_WHITELISTS_DEFINE)
+// with the texts of whitelists/clients and whitelists/recipients: a Lambda has no greygate
+// checkout to read them from. Unbundled (tests, tsx) it stays undefined and the files are read.
+declare const GREYGATE_BUNDLED_WHITELISTS: { clients: string; recipients: string } | undefined;
+
+export type LambdaHandler = (event: LambdaEvent, context?: LambdaContext) => Promise<APIGatewayProxyResult>;
+
+export interface LambdaDeps {
+  /** Builds the store; default: a DynamoDB client and adapter for the configured table. */
+  openStore?: (config: LambdaConfig) => GreylistStore | Promise<GreylistStore>;
+  /** Where the JSON log lines go; default stderr (CloudWatch Logs on Lambda). */
+  logStream?: NodeJS.WritableStream;
+  /** Receives each EMF metrics document (one JSON line, no newline); default stdout. */
+  writeMetrics?: (line: string) => void;
+  /** Milliseconds since the epoch; default Date.now. */
+  clock?: () => number;
+}
+
+function writeToStdout(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Records each decision's verdict, reason and latency, and the store's errors, for the metrics. */
+function measured(service: DecisionService, metrics: Metrics): DecisionService {
+  return {
+    async check(request) {
+      const started = performance.now();
+      try {
+        const decision = await service.check(request);
+        metrics.recordDecision({ verdict: decision.verdict, reason: decision.reason, latencyMs: performance.now() - started });
+        return decision;
+      } catch (err) {
+        if (err instanceof StoreError) metrics.recordStoreError(err.code);
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * The store of the deployed function: the configured table through one DynamoDB client per
+ * container. `client` is for tests (dynalite with test credentials); Lambda uses the SDK's own
+ * credential chain, which finds the execution role's credentials in the environment.
+ */
+export function openLambdaStore(config: LambdaConfig, client?: DynamoDBClient): GreylistStore {
+  return createDynamoDbStore({
+    client: client ?? createDynamoDbClient({ region: config.region, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) }),
+    tableName: config.table,
+    region: config.region,
+    retryWindowSeconds: config.policy.retryWindowSeconds,
+    maxAgeSeconds: config.policy.maxAgeDays * 86_400,
+    delaySeconds: config.policy.delaySeconds,
+  });
+}
+
+async function loadLambdaWhitelists(config: LambdaConfig, logger: Logger): Promise<{ whitelists: Whitelists; source: string }> {
+  const bundled = typeof GREYGATE_BUNDLED_WHITELISTS === 'undefined' ? undefined : GREYGATE_BUNDLED_WHITELISTS;
+  const files = config.whitelistFiles;
+  if (bundled) {
+    const { whitelists, warnings } = buildWhitelists({
+      clients: files.clients ? [] : [{ source: 'whitelists/clients (bundled)', text: bundled.clients }],
+      recipients: files.recipients ? [] : [{ source: 'whitelists/recipients (bundled)', text: bundled.recipients }],
+    });
+    for (const warning of warnings) logger.warn(warning);
+    if (!files.clients && !files.recipients) return { whitelists, source: 'bundled' };
+    // Files named by GREYGATE_WHITELIST_* replace the bundled list of their kind, as the flags do for serve.
+    const fromFiles = await loadWhitelistFiles({ clients: files.clients ?? [], recipients: files.recipients ?? [] }, logger);
+    return { whitelists: mergeWhitelists(whitelists, fromFiles), source: 'bundled + files' };
+  }
+  const whitelists = await loadWhitelistFiles(
+    {
+      clients: files.clients ?? [`${PACKAGED_WHITELIST_DIR}clients`],
+      recipients: files.recipients ?? [`${PACKAGED_WHITELIST_DIR}recipients`],
+    },
+    logger,
+  );
+  return { whitelists, source: 'files' };
+}
+
+function mergeWhitelists(a: Whitelists, b: Whitelists): Whitelists {
+  return Object.freeze({
+    counts: Object.freeze({ clients: a.counts.clients + b.counts.clients, recipients: a.counts.recipients + b.counts.recipients }),
+    matchClient: (name: string, address: string) => a.matchClient(name, address) || b.matchClient(name, address),
+    matchRecipient: (recipient: string) => a.matchRecipient(recipient) || b.matchRecipient(recipient),
+  });
+}
+
+async function buildHandler(env: Readonly<Record<string, string | undefined>>, deps: LambdaDeps): Promise<LambdaHandler> {
+  const logStream = deps.logStream ? { stream: deps.logStream } : {};
+  let config: LambdaConfig;
+  try {
+    config = parseLambdaConfig(env);
+  } catch (err) {
+    // The environment of a container never changes: answer with the reason until it is replaced.
+    return startupFailedHandler(createLogger({ format: 'json', ...logStream }), err);
+  }
+  const logger = createLogger({ format: 'json', quiet: config.quiet, verbose: config.verbose, ...logStream });
+  const store = await (deps.openStore ?? openLambdaStore)(config);
+  const { whitelists, source } = await loadLambdaWhitelists(config, logger);
+  const clock = deps.clock ?? Date.now;
+  const metrics = createMetrics({ namespace: config.metricsNamespace, write: deps.writeMetrics ?? writeToStdout, clock });
+  const service = measured(
+    createDecisionService({
+      store,
+      config: config.policy,
+      whitelists: () => whitelists,
+      clock,
+      ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
+    }),
+    metrics,
+  );
+  const app = createApp({ service, logger, ping: () => store.ping(), tokenSha256: config.tokenSha256, requireAuth: true });
+  logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})`, {
+    event: 'start',
+    table: config.table,
+    region: config.region,
+    privacy: config.privacyKeyHex !== null,
+    tokens: config.tokenSha256.length,
+    whitelists: source,
+    whitelist_clients: whitelists.counts.clients,
+    whitelist_recipients: whitelists.counts.recipients,
+  });
+  const answer = handle(app);
+  return async (event, context) => {
+    try {
+      return await answer(event, context);
+    } finally {
+      // Before returning: Lambda may freeze the container as soon as the handler resolves.
+      metrics.flush();
+    }
+  };
+}
+
+/** Answers every request while the container cannot serve, and says why in the log each time. */
+function startupFailedHandler(logger: Logger, err: unknown): LambdaHandler {
+  const reason = describeError(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  const app = new Hono();
+  app.use('*', async (_c, next) => {
+    logger.error(`greygate could not start: ${reason}`, { event: 'start-failed', code: typeof code === 'string' ? code : 'internal' });
+    await next();
+  });
+  app.get('/healthz', (c) => c.json({ status: 'unavailable' }, 503));
+  app.all('*', (c) =>
+    c.json(new ApiError(500, 'internal', 'the service is misconfigured; its log names the setting to fix').toBody(), 500),
+  );
+  return handle(app);
+}
+
+/**
+ * A Lambda handler whose container state (config, clients, app) is built on the first call from
+ * `env` and reused. Tests pass their own env and store; the exported `handler` uses process.env.
+ */
+export function createLambdaHandler(env: Readonly<Record<string, string | undefined>>, deps: LambdaDeps = {}): LambdaHandler {
+  let ready: Promise<LambdaHandler> | undefined;
+  return async (event, context) => {
+    ready ??= buildHandler(env, deps);
+    let inner: LambdaHandler;
+    try {
+      inner = await ready;
+    } catch (err) {
+      // Building the clients failed (not the config): answer this request, try again on the next.
+      ready = undefined;
+      const logger = createLogger({ format: 'json', ...(deps.logStream ? { stream: deps.logStream } : {}) });
+      return startupFailedHandler(logger, err)(event, context);
+    }
+    return inner(event, context);
+  };
+}
+
+export const handler: LambdaHandler = createLambdaHandler(process.env);
