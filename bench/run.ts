@@ -3,11 +3,13 @@
 //
 // Section 1 — policy protocol: `greygate serve` vs Debian's postgrey (when installed), same load
 // (1, 8 and 32 connections, half new triplets, half repeats), requests/s, p50/p99, peak RSS.
+// Section 2 — the Lambda bundle: size, cold import + first decision against dynalite.
 
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { lambdaBundleBench } from './lambda-bundle-bench.ts';
 import { runPolicyLoad, type LoadResult } from './policy-load.ts';
 import { freePort, peakRssMiB, startProcess, waitForPort, type Started } from './processes.ts';
 
@@ -22,11 +24,17 @@ interface Target {
   dir: string;
 }
 
+/** Builds dist/ first, so the figures are those of what an installed greygate runs. */
+async function buildBundles(): Promise<void> {
+  const { buildAll } = await import('../build/build.ts');
+  await buildAll();
+}
+
 async function startGreygate(): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'greygate-bench-'));
   const port = await freePort();
   const proc = startProcess(process.execPath, [
-    '--import', 'tsx', join(root, 'functions/runtime/cli.ts'), 'serve',
+    join(root, 'bin/greygate.mjs'), 'serve',
     '--inet', `127.0.0.1:${port}`, '--no-http', '--dbdir', dir, '--quiet',
   ], { cwd: root });
   await waitForPort(port, 20_000, proc.child).catch((err: Error) => {
@@ -111,7 +119,9 @@ async function policySection(): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(`greygate bench — node ${process.version}, ${new Date().toISOString()}`);
+  await buildBundles();
   await policySection();
+  await lambdaBundleBench();
 }
 
 main().catch((err: unknown) => {

@@ -42,7 +42,7 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CREATE_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 export interface BundleDefinition {
-  name: 'lambda' | 'bridge';
+  name: 'lambda' | 'bridge' | 'cli';
   /** Absolute path of the entry module. */
   entry: string;
   /** Output path relative to the output directory (dist/ for `npm run build`). */
@@ -103,6 +103,27 @@ export function bridgeEsbuildOptions(): BuildOptions {
   };
 }
 
+/**
+ * The `greygate` command (serve, create-table, token) as one file, so an installed greygate starts
+ * without compiling TypeScript: about a third less memory than running the sources through tsx.
+ * better-sqlite3 (a native module) and the AWS SDK stay in node_modules, where npm installed them.
+ */
+export function cliEsbuildOptions(): BuildOptions {
+  return {
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: false,
+    packages: 'external',
+    banner: { js: CREATE_REQUIRE_BANNER },
+    sourcemap: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+  };
+}
+
 /** Every bundle `npm run build` makes; the bridge's appears once bridge/main.ts exists. */
 export function bundleDefinitions(root: string = REPO_ROOT): BundleDefinition[] {
   const definitions: BundleDefinition[] = [
@@ -115,6 +136,13 @@ export function bundleDefinitions(root: string = REPO_ROOT): BundleDefinition[] 
       forbiddenInputs: [/(^|\/)better-sqlite3\//, /sqlite-store\.ts$/],
     },
   ];
+  definitions.push({
+    name: 'cli',
+    entry: join(root, 'functions/runtime/cli.ts'),
+    outfile: 'greygate.mjs',
+    options: cliEsbuildOptions(),
+    forbiddenInputs: [],
+  });
   const bridgeEntry = join(root, 'bridge/main.ts');
   if (existsSync(bridgeEntry)) {
     definitions.push({
