@@ -7,6 +7,14 @@ import { hostname as osHostname } from 'node:os';
 import { isIP } from 'node:net';
 import { parseInetAddress, type ListenAddress } from '../bridge/listen-address.ts';
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from './core/policy-config.ts';
+import {
+  DEFAULT_DNSBL_WEIGHT,
+  DEFAULT_DNSWL_WEIGHT,
+  DEFAULT_SELECTIVE_SETTINGS,
+  type DnsListKind,
+  type DnsListZone,
+  type SelectiveSettings,
+} from './core/selective.ts';
 import { scanArgs, UsageError, type OptionSpec, type ParsedArgs } from './cli-args.ts';
 
 export { UsageError };
@@ -42,6 +50,13 @@ export interface ServeConfig {
   privacy: boolean;
   /** SHA-256 hex digests of the accepted HTTP bearer tokens; empty = no auth on loopback. */
   tokenSha256: string[];
+  /** Selective greylisting (docs/selective-greylisting.md); mode `off` keeps Postgrey's behaviour. */
+  selective: SelectiveSettings;
+  /** `--dnsbl` then `--dnswl` zones, in the order given; only with `--selective score`. */
+  dnsLists: DnsListZone[];
+  dnsTimeoutMs: number;
+  /** `IP` / `IP:PORT` / `[IPv6]:PORT`; null = the system's resolvers. */
+  dnsServers: string[] | null;
 }
 
 /** Where greygate's shipped whitelist files live, resolved from this file (works from a checkout and a package). */
@@ -98,6 +113,14 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { name: 'table', kind: 'value' },
   { name: 'dynamodb-endpoint', kind: 'value' },
   { name: 'token-sha256', kind: 'value', repeatable: true },
+  { name: 'selective', kind: 'value' },
+  { name: 's25r-ipv6', kind: 'value' },
+  { name: 'greylist-score', kind: 'value' },
+  { name: 's25r-weight', kind: 'value' },
+  { name: 'dnsbl', kind: 'value', repeatable: true },
+  { name: 'dnswl', kind: 'value', repeatable: true },
+  { name: 'dns-timeout-ms', kind: 'value' },
+  { name: 'dns-servers', kind: 'value', repeatable: true },
   { name: 'help', kind: 'flag', aliases: ['h'] },
   { name: 'version', kind: 'flag' },
 ];
@@ -173,6 +196,37 @@ export function parseRetryWindow(raw: string, label: string): number {
   const seconds = m[2] === 'h' ? n * 3600 : n * 86_400;
   if (seconds <= 0) throw new UsageError(`${label}: the retry window must be longer than zero`);
   return seconds;
+}
+
+const MAX_WEIGHT = 1000;
+/** A DNS-list query name is the zone plus up to 64 characters (IPv6 nibbles); DNS allows 253. */
+const MAX_ZONE_LENGTH = 180;
+
+/** `zone[=weight]` of --dnsbl / --dnswl. */
+export function parseDnsListZone(raw: string, kind: DnsListKind, label: string): DnsListZone {
+  const m = /^([a-z0-9_-]+(?:\.[a-z0-9_-]+)+)\.?(?:=(\d+))?$/i.exec(raw.trim());
+  const zone = m?.[1]?.toLowerCase();
+  if (!m || zone === undefined || zone.length > MAX_ZONE_LENGTH) {
+    throw new UsageError(`${label}: "${raw}" is not valid; expected zone[=weight], e.g. zen.spamhaus.org=2 or list.dnswl.org`);
+  }
+  const fallback = kind === 'dnsbl' ? DEFAULT_DNSBL_WEIGHT : DEFAULT_DNSWL_WEIGHT;
+  const weight = m[2] === undefined ? fallback : parseInteger(m[2], label, 0, MAX_WEIGHT, `a whole number weight 0-${MAX_WEIGHT} after "="`);
+  return { kind, zone, weight };
+}
+
+/** One `--dns-servers` entry: `IP`, `IPv4:PORT` or `[IPv6]:PORT`, as node:dns setServers takes them. */
+function parseDnsServer(raw: string, label: string): string {
+  const value = raw.trim();
+  const bad = (): never => {
+    throw new UsageError(`${label}: "${raw}" is not valid; expected an IP address, IP:PORT or [IPv6]:PORT, e.g. 127.0.0.1:53`);
+  };
+  if (isIP(value) !== 0) return value;
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  if (!m) return bad();
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  if ((m[1] !== undefined ? isIP(host) !== 6 : isIP(host) !== 4) || port < 1 || port > 65_535) return bad();
+  return value;
 }
 
 function parseHttpListen(raw: string, label: string): HttpListen {
@@ -317,6 +371,51 @@ export function parseServeConfig(
     timeZone: localTimeZone(),
   });
 
+  const selectiveRaw = src.one('selective') ?? DEFAULT_SELECTIVE_SETTINGS.mode;
+  if (selectiveRaw !== 'off' && selectiveRaw !== 's25r' && selectiveRaw !== 'score') {
+    throw new UsageError(`${src.label('selective')}: "${selectiveRaw}" is not valid; expected off, s25r or score`);
+  }
+  const s25rIpv6 = src.one('s25r-ipv6') ?? DEFAULT_SELECTIVE_SETTINGS.s25rIpv6;
+  if (s25rIpv6 !== 'apply' && s25rIpv6 !== 'skip') {
+    throw new UsageError(`${src.label('s25r-ipv6')}: "${s25rIpv6}" is not valid; expected apply or skip`);
+  }
+  // An option that would silently do nothing is refused: the admin believes it is in effect.
+  const needsMode = (names: readonly string[], modes: readonly string[], form: string): void => {
+    for (const name of names) {
+      if (src.one(name) !== undefined && !modes.includes(selectiveRaw)) {
+        throw new UsageError(`${src.label(name)} has no effect without ${form} (the selective mode is ${selectiveRaw})`);
+      }
+    }
+  };
+  needsMode(['s25r-ipv6'], ['s25r', 'score'], '--selective s25r or score');
+  needsMode(['greylist-score', 's25r-weight', 'dnsbl', 'dnswl', 'dns-timeout-ms', 'dns-servers'], ['score'], '--selective score');
+
+  const dnsLists: DnsListZone[] = [];
+  for (const kind of ['dnsbl', 'dnswl'] as const) {
+    for (const raw of src.all(kind) ?? []) {
+      const zone = parseDnsListZone(raw, kind, src.label(kind));
+      if (dnsLists.some((z) => z.zone === zone.zone)) {
+        throw new UsageError(`${src.label(kind)}: zone ${zone.zone} is given more than once; give each DNS list once`);
+      }
+      dnsLists.push(zone);
+    }
+  }
+  const dnsServersRaw = src.all('dns-servers');
+  const dnsServers =
+    dnsServersRaw === undefined
+      ? null
+      : dnsServersRaw.flatMap((v) => v.split(',')).filter((v) => v.trim() !== '').map((v) => parseDnsServer(v, src.label('dns-servers')));
+  if (dnsServers !== null && dnsServers.length === 0) {
+    throw new UsageError(`${src.label('dns-servers')}: expected at least one resolver address, e.g. 127.0.0.1:53`);
+  }
+  const weightForm = `a whole number 0-${MAX_WEIGHT}`;
+  const selective: SelectiveSettings = Object.freeze({
+    mode: selectiveRaw,
+    greylistScore: int('greylist-score', DEFAULT_SELECTIVE_SETTINGS.greylistScore, 0, MAX_WEIGHT, weightForm),
+    s25rWeight: int('s25r-weight', DEFAULT_SELECTIVE_SETTINGS.s25rWeight, 0, MAX_WEIGHT, weightForm),
+    s25rIpv6,
+  });
+
   const verbose = src.flag('verbose');
   const quiet = src.flag('quiet');
 
@@ -340,6 +439,10 @@ export function parseServeConfig(
     whitelistRecipients: src.all('whitelist-recipients') ?? DEFAULT_RECIPIENT_WHITELISTS,
     privacy: src.flag('privacy'),
     tokenSha256,
+    selective,
+    dnsLists,
+    dnsTimeoutMs: int('dns-timeout-ms', 1000, 10, 30_000, 'milliseconds 10-30000, e.g. 1000'),
+    dnsServers,
   });
   return { config, help: src.flag('help'), version: src.flag('version') };
 }

@@ -3,6 +3,7 @@
 // With JSON logs the same line becomes `msg` and the fields are added as keys.
 
 import { formatLogLine, formatWhitelistedLine, logFields } from './core/index.ts';
+import type { Signal } from './core/selective.ts';
 import type { Decision, PolicyRequest } from './core/types.ts';
 
 /** Structural logger: bridge/logger.ts's createLogger() satisfies it; tests may pass a recorder. */
@@ -30,6 +31,8 @@ export function decisionBody(decision: Decision): {
   reason: Decision['reason'];
   retry_after_seconds?: number;
   header?: string;
+  /** With selective greylisting on: `[{ "name": "s25r", "rule": 3 }, { "name": "dnsbl", "zone": "…" }]`. */
+  signals?: Signal[];
 } {
   return {
     action: decision.action,
@@ -37,5 +40,6 @@ export function decisionBody(decision: Decision): {
     reason: decision.reason,
     ...(decision.retryAfterSeconds !== undefined ? { retry_after_seconds: decision.retryAfterSeconds } : {}),
     ...(decision.header !== undefined ? { header: decision.header } : {}),
+    ...(decision.signals !== undefined ? { signals: decision.signals } : {}),
   };
 }

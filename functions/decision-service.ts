@@ -1,11 +1,27 @@
-// The decision path shared by every runtime: whitelists first (no store access), then one atomic
-// store decision around the pure core. The HTTP app, `serve`'s policy listener and the Lambda all
-// call `check`; none of them talks to the store for a decision directly.
+// The decision path shared by every runtime: whitelists first (no store access), then selective
+// greylisting when it is on (S25R, DNS lists: a client that is not suspicious passes here, still
+// without store access), then one atomic store decision around the pure core. The HTTP app,
+// `serve`'s policy listener and the Lambda all call `check`; none of them talks to the store for a
+// decision directly.
 
-import { decide, decisionKeys, whitelistDecision, type Whitelists } from './core/index.ts';
+import {
+  classifyClientName,
+  decide,
+  decisionKeys,
+  selectiveDecision,
+  whitelistDecision,
+  type DnsListResult,
+  type SelectiveSettings,
+  type Whitelists,
+} from './core/index.ts';
 import type { PolicyConfig } from './core/policy-config.ts';
 import type { Decision, PolicyRequest } from './core/types.ts';
 import type { GreylistStore } from './store/store-port.ts';
+
+/** What the decision service needs of functions/dns/dns-lists.ts (a fake in a test, if ever). */
+export interface DnsListLookup {
+  check(clientAddress: string): Promise<DnsListResult[]>;
+}
 
 export interface DecisionServiceDeps {
   store: GreylistStore;
@@ -16,6 +32,10 @@ export interface DecisionServiceDeps {
   clock: () => number;
   /** Privacy: maps a clear key to its keyed hash (HMAC-SHA-256). Absent = keys stored in clear. */
   hashKey?: (clear: string) => string;
+  /** Selective greylisting; absent or mode `off` = Postgrey's behaviour, nothing else is consulted. */
+  selective?: SelectiveSettings;
+  /** The configured DNS lists (score mode only); absent = none. */
+  dnsLists?: DnsListLookup;
 }
 
 export interface DecisionService {
@@ -24,15 +44,31 @@ export interface DecisionService {
 
 export function createDecisionService(deps: DecisionServiceDeps): DecisionService {
   const { store, config, whitelists, clock, hashKey } = deps;
+  const selective = deps.selective !== undefined && deps.selective.mode !== 'off' ? deps.selective : null;
+  const dnsLists = selective?.mode === 'score' ? deps.dnsLists ?? null : null;
+
   return {
     async check(request) {
       const listed = whitelistDecision(request, whitelists(), config);
       if (listed) return listed;
+
+      let signals: Decision['signals'];
+      if (selective !== null) {
+        const s25r = classifyClientName(request.clientName, request.clientAddress, { ipv6: selective.s25rIpv6 });
+        const dnsResults = dnsLists === null ? [] : await dnsLists.check(request.clientAddress);
+        const outcome = selectiveDecision({ settings: selective, s25r, dnsLists: dnsResults });
+        if (outcome.verdict === 'skip') {
+          return { verdict: 'pass', reason: outcome.reason, action: 'DUNNO', writes: {}, events: [], signals: outcome.signals };
+        }
+        signals = outcome.signals;
+      }
+
       const realNow = Math.floor(clock() / 1000);
       // Postgrey's test hook: `policy_test_time` replaces "now" for the decision, not for %d.
       const now = request.policyTestTime ?? realNow;
       const keys = decisionKeys(request, config, hashKey);
-      return store.runDecision(keys, now, (state) => decide(request, state, { config, now, realNow }));
+      const decision = await store.runDecision(keys, now, (state) => decide(request, state, { config, now, realNow }));
+      return signals === undefined ? decision : { ...decision, signals };
     },
   };
 }

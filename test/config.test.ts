@@ -98,3 +98,90 @@ describe('greygate serve options', () => {
     expect(config.http).toBeNull();
   });
 });
+
+describe('greygate serve options: selective greylisting', () => {
+  it('is off by default, with no DNS lists and the system resolvers', () => {
+    // Act
+    const { config } = parseServeConfig([]);
+
+    // Assess
+    expect(config.selective).toEqual({ mode: 'off', greylistScore: 1, s25rWeight: 1, s25rIpv6: 'apply' });
+    expect(config.dnsLists).toEqual([]);
+    expect(config.dnsTimeoutMs).toBe(1000);
+    expect(config.dnsServers).toBeNull();
+  });
+
+  it('reads score mode with weighted block and allow lists, in the order given', () => {
+    // Act
+    const { config } = parseServeConfig([
+      '--selective', 'score',
+      '--greylist-score', '2',
+      '--s25r-weight=2',
+      '--dnsbl', 'zen.example=3',
+      '--dnsbl', 'BL.Example.',
+      '--dnswl', 'list.dnswl.example',
+      '--dns-timeout-ms', '500',
+      '--dns-servers', '127.0.0.1:5353,[::1]:53',
+      '--dns-servers', '192.0.2.53',
+      '--s25r-ipv6', 'skip',
+    ]);
+
+    // Assess
+    expect(config.selective).toEqual({ mode: 'score', greylistScore: 2, s25rWeight: 2, s25rIpv6: 'skip' });
+    expect(config.dnsLists).toEqual([
+      { kind: 'dnsbl', zone: 'zen.example', weight: 3 },
+      { kind: 'dnsbl', zone: 'bl.example', weight: 1 },
+      { kind: 'dnswl', zone: 'list.dnswl.example', weight: 10 },
+    ]);
+    expect(config.dnsTimeoutMs).toBe(500);
+    expect(config.dnsServers).toEqual(['127.0.0.1:5353', '[::1]:53', '192.0.2.53']);
+  });
+
+  it('takes the same settings from GREYGATE_* variables, lists comma-separated', () => {
+    // Prepare
+    const env = {
+      GREYGATE_SELECTIVE: 'score',
+      GREYGATE_GREYLIST_SCORE: '3',
+      GREYGATE_S25R_WEIGHT: '2',
+      GREYGATE_DNSBL: 'a.example=2, b.example',
+      GREYGATE_DNSWL: 'w.example=5',
+      GREYGATE_DNS_TIMEOUT_MS: '250',
+      GREYGATE_DNS_SERVERS: '127.0.0.1:53',
+      GREYGATE_S25R_IPV6: 'skip',
+    };
+
+    // Act
+    const { config } = parseServeConfig([], env);
+
+    // Assess
+    expect(config.selective).toEqual({ mode: 'score', greylistScore: 3, s25rWeight: 2, s25rIpv6: 'skip' });
+    expect(config.dnsLists.map((z) => `${z.kind}:${z.zone}=${z.weight}`)).toEqual(['dnsbl:a.example=2', 'dnsbl:b.example=1', 'dnswl:w.example=5']);
+    expect(config.dnsTimeoutMs).toBe(250);
+    expect(config.dnsServers).toEqual(['127.0.0.1:53']);
+  });
+
+  it.each([
+    [['--selective', 'on'], /--selective: "on" is not valid; expected off, s25r or score/],
+    [['--selective', 's25r', '--s25r-ipv6', 'ignore'], /--s25r-ipv6: "ignore" is not valid; expected apply or skip/],
+    [['--selective', 'score', '--dnsbl', 'zen.example=high'], /--dnsbl: "zen.example=high" is not valid; expected zone\[=weight\]/],
+    [['--selective', 'score', '--dnsbl', 'localhost'], /--dnsbl: "localhost" is not valid/],
+    [['--selective', 'score', '--dnswl', 'w.example=1001'], /--dnswl: 1001 is out of range; expected a whole number weight 0-1000/],
+    [['--selective', 'score', '--dnsbl', 'a.example', '--dnswl', 'A.example'], /zone a\.example is given more than once/],
+    [['--selective', 'score', '--greylist-score', '-1'], /--greylist-score/],
+    [['--selective', 'score', '--dns-timeout-ms', '5'], /--dns-timeout-ms: 5 is out of range; expected milliseconds 10-30000/],
+    [['--selective', 'score', '--dns-servers', 'dns.example'], /--dns-servers: "dns.example" is not valid; expected an IP address, IP:PORT or \[IPv6\]:PORT/],
+    [['--selective', 'score', '--dns-servers', '127.0.0.1:70000'], /--dns-servers: "127.0.0.1:70000" is not valid/],
+    [['--selective', 'score', '--dns-servers', ','], /--dns-servers: expected at least one resolver address/],
+    [['--dnsbl', 'zen.example'], /--dnsbl has no effect without --selective score \(the selective mode is off\)/],
+    [['--selective', 's25r', '--dnswl', 'w.example'], /--dnswl has no effect without --selective score \(the selective mode is s25r\)/],
+    [['--selective', 's25r', '--greylist-score', '2'], /--greylist-score has no effect without --selective score/],
+    [['--s25r-ipv6', 'skip'], /--s25r-ipv6 has no effect without --selective s25r or score/],
+  ])('refuses %j with a message naming the option', (argv, message) => {
+    expect(() => parseServeConfig(argv)).toThrow(UsageError);
+    expect(() => parseServeConfig(argv)).toThrow(message);
+  });
+
+  it('names the variable when a setting from the environment would have no effect', () => {
+    expect(() => parseServeConfig([], { GREYGATE_DNSBL: 'zen.example' })).toThrow(/GREYGATE_DNSBL has no effect without --selective score/);
+  });
+});

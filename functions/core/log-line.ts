@@ -2,6 +2,7 @@
 // (postgreyreport, grep recipes) keeps working, plus a structured form for JSON logs.
 
 import { clientAwlKey } from './client-net.ts';
+import type { Signal } from './selective.ts';
 import { perlTruthy } from './text.ts';
 import type { Decision, PolicyRequest, Reason } from './types.ts';
 
@@ -12,6 +13,9 @@ const POSTGREY_REASONS: Readonly<Record<Reason, string>> = {
   'client-whitelist': 'client whitelist',
   'recipient-whitelist': 'recipient whitelist',
   'client-awl': 'client AWL',
+  // greygate's own, worded in Postgrey's style
+  'not-suspicious': 'not suspicious',
+  dnswl: 'dnswl',
 };
 
 /** The `reason=` text: `early-retry (12s missing)`, `triplet found`, `client AWL`… */
@@ -29,10 +33,30 @@ const CLIENT_FIELDS = [
   ['recipient', 'recipient'],
 ] as const;
 
+function formatSignal(signal: Signal): string {
+  switch (signal.name) {
+    case 's25r':
+      return signal.pattern === undefined ? `s25r:${signal.rule}` : `s25r:${signal.rule}:${signal.pattern}`;
+    case 's25r-exception':
+      return `s25r-exception:${signal.exception}`;
+    case 'dnsbl':
+    case 'dnswl':
+      return `${signal.name}:${signal.zone}`;
+    case 'dns-error':
+      return `dns-error:${signal.zone}:${signal.error}`;
+  }
+}
+
+/** `s25r:1|dnsbl:zen.example`, or `none` when selective greylisting saw nothing. */
+export function formatSignals(signals: readonly Signal[]): string {
+  return signals.length === 0 ? 'none' : signals.map(formatSignal).join('|');
+}
+
 /**
  * `[QUEUEID: ]action=greylist|pass, reason=…[, delay=N], client_name=…, client_address=…,
- * sender=…, recipient=…`. Postgrey wrote a field only when Perl saw it as true, so an empty value
- * (the null sender) — and, faithfully, a value of `0` — is left out.
+ * sender=…, recipient=…[, signals=…]`. Postgrey wrote a field only when Perl saw it as true, so an
+ * empty value (the null sender) — and, faithfully, a value of `0` — is left out. `signals=` comes
+ * last and only with selective greylisting on, so Postgrey's fields keep their places.
  */
 export function formatLogLine(request: PolicyRequest, decision: Decision): string {
   const parts = [`action=${decision.verdict}`, `reason=${postgreyReason(decision)}`];
@@ -41,17 +65,20 @@ export function formatLogLine(request: PolicyRequest, decision: Decision): strin
     const value = request[key];
     if (perlTruthy(value)) parts.push(`${name}=${value}`);
   }
+  if (decision.signals !== undefined) parts.push(`signals=${formatSignals(decision.signals)}`);
   const line = parts.join(', ');
   return perlTruthy(request.queueId) ? `${request.queueId}: ${line}` : line;
 }
 
+export type LogFields = Record<string, string | number | readonly Signal[]>;
+
 /**
  * The same facts for a JSON log: `reason` is greygate's code (`early-retry`), `postgrey_reason`
  * Postgrey's wording (`early-retry (12s missing)`), `action` the Postfix reply. Client fields are
- * always present, empty when Postfix sent them empty.
+ * always present, empty when Postfix sent them empty. `signals` as in the HTTP answer, when present.
  */
-export function logFields(request: PolicyRequest, decision: Decision): Record<string, string | number> {
-  const fields: Record<string, string | number> = {
+export function logFields(request: PolicyRequest, decision: Decision): LogFields {
+  const fields: LogFields = {
     verdict: decision.verdict,
     reason: decision.reason,
     postgrey_reason: postgreyReason(decision),
@@ -62,6 +89,7 @@ export function logFields(request: PolicyRequest, decision: Decision): Record<st
   for (const [name, key] of CLIENT_FIELDS) fields[name] = request[key];
   if (request.queueId !== undefined && request.queueId !== '') fields.queue_id = request.queueId;
   if (request.instance !== undefined && request.instance !== '') fields.instance = request.instance;
+  if (decision.signals !== undefined) fields.signals = decision.signals;
   return fields;
 }
 

@@ -1,5 +1,7 @@
 // The vocabulary shared by the core, the stores and the listeners. Pure types: no I/O here.
 
+import type { Signal } from './selective.ts';
+
 /** A policy request after parsing: the Postfix attributes greygate reads, bounded and typed. */
 export interface PolicyRequest {
   /** Client IP as Postfix sent it (already validated as IPv4 or IPv6). */
@@ -27,7 +29,11 @@ export type Reason =
   | 'triplet-found'
   | 'client-whitelist'
   | 'recipient-whitelist'
-  | 'client-awl';
+  | 'client-awl'
+  /** Selective greylisting: the client looks like a real mail server, so it is not greylisted. */
+  | 'not-suspicious'
+  /** Selective greylisting (score mode): a DNS allow-list hit kept the client from being greylisted. */
+  | 'dnswl';
 
 export type Verdict = 'greylist' | 'pass';
 
@@ -82,4 +88,9 @@ export interface Decision {
   delayedSeconds?: number;
   writes: DecisionWrites;
   events: DecisionEvent[];
+  /**
+   * What selective greylisting saw (S25R rule, DNS list hits). Present, possibly empty, exactly
+   * when selective greylisting is on and the client was not whitelisted; absent otherwise.
+   */
+  signals?: Signal[];
 }

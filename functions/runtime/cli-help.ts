@@ -47,6 +47,17 @@ greylisting (Postgrey's options)
       --privacy                store keyed hashes (HMAC-SHA-256) instead of addresses
       --hostname NAME          value of %h (default: this host's name)
 
+selective greylisting (docs/selective-greylisting.md; all off by default)
+      --selective off|s25r|score  off: greylist every client (Postgrey); s25r: only clients whose
+                               reverse DNS looks dynamic (S25R); score: S25R and DNS lists add up
+      --s25r-ipv6 apply|skip   judge IPv6 clients by the S25R rules too (default apply) or never
+      --greylist-score N       score mode: greylist from this score on (default 1)
+      --s25r-weight N          score mode: what an S25R match adds (default 1)
+      --dnsbl ZONE[=W]         score mode: a DNS block list, a hit adds W (default 1; repeatable)
+      --dnswl ZONE[=W]         score mode: a DNS allow list, a hit subtracts W (default 10; repeatable)
+      --dns-timeout-ms N       score mode: the DNS lists answer within this or count as nothing (default 1000)
+      --dns-servers IP[:PORT]  score mode: resolvers to ask (repeatable; default: /etc/resolv.conf)
+
 storage and logs
       --store sqlite|dynamodb  where greylist state lives (default sqlite)
       --table NAME             DynamoDB table (with --store dynamodb)

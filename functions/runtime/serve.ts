@@ -13,10 +13,11 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { InstanceMemory } from '../../bridge/instance-memory.ts';
 import { createPolicyServer, type PolicyServer } from '../../bridge/policy-server.ts';
-import type { Whitelists } from '../core/index.ts';
+import { S25R_RULESET_VERSION, type Whitelists } from '../core/index.ts';
 import type { ServeConfig } from '../config.ts';
 import type { Logger } from '../decision-log.ts';
 import { createDecisionService } from '../decision-service.ts';
+import { createDnsListChecker } from '../dns/dns-lists.ts';
 import { createApp } from '../http/app.ts';
 import { startPurger } from '../store/purge-scheduler.ts';
 import type { GreylistStore } from '../store/store-port.ts';
@@ -46,6 +47,18 @@ export async function startServe(
   const env = deps.env ?? {};
   const clock = deps.clock ?? Date.now;
 
+  // Only score mode consults DNS lists; with none configured no resolver is ever created.
+  // Built before the store opens: a bad resolver address must not leave the store open.
+  const dnsLists =
+    config.selective.mode === 'score' && config.dnsLists.length > 0
+      ? createDnsListChecker({
+          zones: config.dnsLists,
+          timeoutMs: config.dnsTimeoutMs,
+          clock,
+          ...(config.dnsServers ? { servers: config.dnsServers } : {}),
+        })
+      : undefined;
+
   const store = await openConfiguredStore(config, env);
   let hashKey: ((clear: string) => string) | undefined;
   if (config.privacy) {
@@ -61,6 +74,8 @@ export async function startServe(
     whitelists: () => whitelists,
     clock,
     ...(hashKey ? { hashKey } : {}),
+    selective: config.selective,
+    ...(dnsLists ? { dnsLists } : {}),
   });
 
   const policyServer: PolicyServer = createPolicyServer({
@@ -94,7 +109,8 @@ export async function startServe(
   logger.info(
     `greygate ${config.policy.version} serving policy on ${policyServer.addresses().join(', ')}` +
       (http ? `, HTTP API on ${formatHttp(http)}` : '') +
-      `, store ${config.store === 'sqlite' ? config.dbdir : `dynamodb:${config.table}`}`,
+      `, store ${config.store === 'sqlite' ? config.dbdir : `dynamodb:${config.table}`}` +
+      (config.selective.mode === 'off' ? '' : `, selective greylisting: ${describeSelective(config)}`),
   );
 
   return {
@@ -116,6 +132,13 @@ export async function startServe(
       await store.close();
     },
   };
+}
+
+function describeSelective(config: ServeConfig): string {
+  const { selective } = config;
+  if (selective.mode === 's25r') return `s25r (rule set ${S25R_RULESET_VERSION}, IPv6 ${selective.s25rIpv6})`;
+  const lists = config.dnsLists.map((z) => `${z.kind} ${z.zone}=${z.weight}`);
+  return `score >= ${selective.greylistScore} (s25r=${selective.s25rWeight}, rule set ${S25R_RULESET_VERSION}, IPv6 ${selective.s25rIpv6}${lists.length > 0 ? `; ${lists.join(', ')}` : ''})`;
 }
 
 function formatHttp(server: Server): string {

@@ -119,6 +119,69 @@ describe('logFields (the JSON-log form)', () => {
   });
 });
 
+describe('selective greylisting in the log line', () => {
+  const line = (decision: Decision, overrides: Record<string, string | undefined> = {}): string => formatLogLine(postfixRequest(overrides), decision);
+
+  it('keeps Postgrey\'s fields first and unchanged, and appends the signals last', () => {
+    // Prepare
+    const plain = decisionAt(T0, none, { client_name: 'unknown' });
+    const selective: Decision = { ...plain, signals: [{ name: 's25r', rule: 0 }, { name: 'dnsbl', zone: 'zen.example' }] };
+
+    // Act
+    const plainLine = line(plain, { client_name: 'unknown' });
+    const selectiveLine = line(selective, { client_name: 'unknown' });
+
+    // Assess
+    expect(plainLine).toBe('action=greylist, reason=new, client_name=unknown, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org');
+    expect(selectiveLine).toBe(`${plainLine}, signals=s25r:0|dnsbl:zen.example`);
+  });
+
+  it.each([
+    [
+      'a server that does not look dynamic',
+      { verdict: 'pass', reason: 'not-suspicious', action: 'DUNNO', writes: {}, events: [], signals: [] },
+      'action=pass, reason=not suspicious, client_name=mail.example.net, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org, signals=none',
+    ],
+    [
+      'an allow-listed dynamic client, a cleared exception and a list that timed out',
+      {
+        verdict: 'pass',
+        reason: 'dnswl',
+        action: 'DUNNO',
+        writes: {},
+        events: [],
+        signals: [
+          { name: 's25r', rule: 'dynamic-pattern', pattern: 'optonline' },
+          { name: 'dnswl', zone: 'list.dnswl.example' },
+          { name: 'dns-error', zone: 'bl.example', error: 'timeout' },
+        ],
+      },
+      'action=pass, reason=dnswl, client_name=mail.example.net, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org, signals=s25r:dynamic-pattern:optonline|dnswl:list.dnswl.example|dns-error:bl.example:timeout',
+    ],
+    [
+      'a real mail server cleared by an exception',
+      { verdict: 'pass', reason: 'not-suspicious', action: 'DUNNO', writes: {}, events: [], signals: [{ name: 's25r-exception', rule: 1, exception: 'google' }] },
+      'action=pass, reason=not suspicious, client_name=mail.example.net, client_address=192.0.2.10, sender=alice@example.net, recipient=bob@example.org, signals=s25r-exception:google',
+    ],
+  ] satisfies Array<[string, Decision, string]>)('words %s', (_what, decision, expected) => {
+    expect(line(decision)).toBe(expected);
+  });
+
+  it('adds the signals to the JSON fields as the HTTP answer has them, and only when present', () => {
+    // Prepare
+    const plain = decisionAt(T0, none);
+    const signals = [{ name: 's25r', rule: 3 }] as const;
+
+    // Act
+    const withSignals = logFields(postfixRequest(), { ...plain, signals: [...signals] });
+    const without = logFields(postfixRequest(), plain);
+
+    // Assess
+    expect(withSignals.signals).toEqual([{ name: 's25r', rule: 3 }]);
+    expect(without).not.toHaveProperty('signals');
+  });
+});
+
 describe('formatWhitelistedLine', () => {
   it.each([
     ['awl.example.com', 'whitelisted: awl.example.com[203.0.113.50]'],
