@@ -16,11 +16,12 @@
 import type { PolicyConfig } from '../core/policy-config.ts';
 import { parseServeConfig, UsageError } from '../config.ts';
 import { DEFAULT_METRICS_NAMESPACE } from './emf-metrics.ts';
+import type { SelectiveConfig } from './selective-deps.ts';
 
 /** The esbuild `define` name under which the bundle carries greygate's default whitelist texts. */
 export const BUNDLED_WHITELISTS_DEFINE = 'GREYGATE_BUNDLED_WHITELISTS';
 
-export interface LambdaConfig {
+export interface LambdaConfig extends SelectiveConfig {
   policy: PolicyConfig;
   table: string;
   region: string;
@@ -116,6 +117,10 @@ export function parseLambdaConfig(env: Env): LambdaConfig {
       recipients: isSet(env, 'GREYGATE_WHITELIST_RECIPIENTS') ? config.whitelistRecipients : null,
     }),
     metricsNamespace: env.GREYGATE_METRICS_NAMESPACE?.trim() || DEFAULT_METRICS_NAMESPACE,
+    selective: config.selective,
+    dnsLists: config.dnsLists,
+    dnsTimeoutMs: config.dnsTimeoutMs,
+    dnsServers: config.dnsServers,
     quiet: config.quiet,
     verbose: config.verbose,
   });

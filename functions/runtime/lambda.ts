@@ -26,6 +26,7 @@ import { createDynamoDbClient } from '../store/dynamodb-table.ts';
 import { StoreError, type GreylistStore } from '../store/store-port.ts';
 import { createMetrics, type Metrics } from './emf-metrics.ts';
 import { parseLambdaConfig, type LambdaConfig } from './lambda-config.ts';
+import { selectiveDeps } from './selective-deps.ts';
 import { createKeyHasher } from './privacy-key.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
 
@@ -137,6 +138,7 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
       whitelists: () => whitelists,
       clock,
       ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
+      ...selectiveDeps(config, clock),
     }),
     metrics,
   );

@@ -17,13 +17,13 @@ import { S25R_RULESET_VERSION, type Whitelists } from '../core/index.ts';
 import type { ServeConfig } from '../config.ts';
 import type { Logger } from '../decision-log.ts';
 import { createDecisionService } from '../decision-service.ts';
-import { createDnsListChecker } from '../dns/dns-lists.ts';
 import { createApp } from '../http/app.ts';
 import { startPurger } from '../store/purge-scheduler.ts';
 import type { GreylistStore } from '../store/store-port.ts';
 import { createServePolicyHandler } from './policy-handler.ts';
 import { createKeyHasher, loadOrCreatePrivacyKey } from './privacy-key.ts';
 import { openConfiguredStore } from './open-store.ts';
+import { selectiveDeps } from './selective-deps.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
 
 /** Postgrey remembered 10 instance ids; concurrent connections need more to keep one header per message. */
@@ -47,17 +47,8 @@ export async function startServe(
   const env = deps.env ?? {};
   const clock = deps.clock ?? Date.now;
 
-  // Only score mode consults DNS lists; with none configured no resolver is ever created.
   // Built before the store opens: a bad resolver address must not leave the store open.
-  const dnsLists =
-    config.selective.mode === 'score' && config.dnsLists.length > 0
-      ? createDnsListChecker({
-          zones: config.dnsLists,
-          timeoutMs: config.dnsTimeoutMs,
-          clock,
-          ...(config.dnsServers ? { servers: config.dnsServers } : {}),
-        })
-      : undefined;
+  const selective = selectiveDeps(config, clock);
 
   const store = await openConfiguredStore(config, env);
   let hashKey: ((clear: string) => string) | undefined;
@@ -74,8 +65,7 @@ export async function startServe(
     whitelists: () => whitelists,
     clock,
     ...(hashKey ? { hashKey } : {}),
-    selective: config.selective,
-    ...(dnsLists ? { dnsLists } : {}),
+    ...selective,
   });
 
   const policyServer: PolicyServer = createPolicyServer({

@@ -18,6 +18,13 @@ export const POLICY_SETTING_KEYS = [
   { prop: 'ipv4Cidr', context: 'greygate:ipv4cidr', env: 'GREYGATE_IPV4CIDR', kind: 'int' },
   { prop: 'ipv6Cidr', context: 'greygate:ipv6cidr', env: 'GREYGATE_IPV6CIDR', kind: 'int' },
   { prop: 'hostname', context: 'greygate:hostname', env: 'GREYGATE_HOSTNAME', kind: 'text' },
+  { prop: 'selective', context: 'greygate:selective', env: 'GREYGATE_SELECTIVE', kind: 'text' },
+  { prop: 's25rIpv6', context: 'greygate:s25rIpv6', env: 'GREYGATE_S25R_IPV6', kind: 'text' },
+  { prop: 's25rWeight', context: 'greygate:s25rWeight', env: 'GREYGATE_S25R_WEIGHT', kind: 'int' },
+  { prop: 'greylistScore', context: 'greygate:greylistScore', env: 'GREYGATE_GREYLIST_SCORE', kind: 'int' },
+  { prop: 'dnsbl', context: 'greygate:dnsbl', env: 'GREYGATE_DNSBL', kind: 'text' },
+  { prop: 'dnswl', context: 'greygate:dnswl', env: 'GREYGATE_DNSWL', kind: 'text' },
+  { prop: 'dnsTimeoutMs', context: 'greygate:dnsTimeoutMs', env: 'GREYGATE_DNS_TIMEOUT_MS', kind: 'int' },
 ] as const satisfies readonly {
   prop: keyof GreygatePolicySettings;
   context: string;

@@ -31,6 +31,20 @@ export interface GreygatePolicySettings {
   ipv6Cidr?: number;
   /** GREYGATE_HOSTNAME: `%h` of the X-Greylist header; the runtime defaults to the function's name. */
   hostname?: string;
+  /** GREYGATE_SELECTIVE: `off` (every new triplet), `s25r` or `score`; see docs/selective-greylisting.md. */
+  selective?: string;
+  /** GREYGATE_S25R_IPV6: `apply` or `skip` the S25R name rules for IPv6 clients. */
+  s25rIpv6?: string;
+  /** GREYGATE_S25R_WEIGHT: what an S25R match adds to the score (score mode). */
+  s25rWeight?: number;
+  /** GREYGATE_GREYLIST_SCORE: the score at which greylisting starts (score mode). */
+  greylistScore?: number;
+  /** GREYGATE_DNSBL: `zone[=weight],…` block lists consulted in score mode. */
+  dnsbl?: string;
+  /** GREYGATE_DNSWL: `zone[=weight],…` allow lists consulted in score mode. */
+  dnswl?: string;
+  /** GREYGATE_DNS_TIMEOUT_MS: the deadline for all DNS list lookups of one decision. */
+  dnsTimeoutMs?: number;
 }
 
 export interface GreygateSettings {

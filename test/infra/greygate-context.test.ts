@@ -53,6 +53,18 @@ describe('greygate CDK context', () => {
     });
   });
 
+  it('carries the selective-greylisting settings to the function, checked like the runtime checks them', () => {
+    // Prepare
+    const base = { 'greygate:tokenSha256': TOKEN };
+
+    // Act
+    const settings = parseGreygateContext({ ...base, 'greygate:selective': 'score', 'greygate:dnsbl': 'zen.example=2', 'greygate:greylistScore': '2' });
+
+    // Assess
+    expect(settings.policy).toEqual({ selective: 'score', dnsbl: 'zen.example=2', greylistScore: 2 });
+    expect(() => parseGreygateContext({ ...base, 'greygate:selective': 'sometimes' })).toThrow(/greygate:selective/);
+  });
+
   it('accepts cdk.json JSON values (numbers, booleans, arrays) as well', () => {
     // Prepare
     const context = {

@@ -252,6 +252,19 @@ describe('Lambda handler: decisions', () => {
     expect(json(result)).toEqual({ action: 'DUNNO', verdict: 'pass', reason: 'client-whitelist' });
   });
 
+  it('greylists only suspicious clients with GREYGATE_SELECTIVE=s25r, and says why', async () => {
+    // Prepare
+    const handler = lambda(lambdaEnv({ GREYGATE_SELECTIVE: 's25r' }));
+
+    // Act
+    const named = json(await handler(checkEvent(triplet(21))));
+    const unknown = json(await handler(checkEvent({ ...triplet(22), client_name: 'unknown' })));
+
+    // Assess
+    expect(named).toMatchObject({ action: 'DUNNO', verdict: 'pass', reason: 'not-suspicious' });
+    expect(unknown).toMatchObject({ verdict: 'greylist', reason: 'new', signals: [{ name: 's25r', rule: 0 }] });
+  });
+
   it('writes its logs as JSON lines, the decision included', async () => {
     // Prepare
     const logs = logCapture();
