@@ -81,6 +81,11 @@ describe('greygate serve options', () => {
     expect(() => parseServeConfig(argv)).toThrow(message);
   });
 
+  it('takes the %d time zone from TZ when it names one (Lambda sets TZ=:UTC)', () => {
+    expect(parseServeConfig([], { TZ: ':UTC' }).config.policy.timeZone).toBe('UTC');
+    expect(parseServeConfig([], { TZ: 'Europe/Berlin' }).config.policy.timeZone).toBe('Europe/Berlin');
+  });
+
   it('names the environment variable when the bad value came from there', () => {
     expect(() => parseServeConfig([], { GREYGATE_DELAY: 'x' })).toThrow(/GREYGATE_DELAY: "x" is not valid/);
   });
