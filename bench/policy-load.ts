@@ -13,14 +13,20 @@ export interface LoadResult {
   actions: Map<string, number>;
 }
 
-function requestBlock(i: number, conn: number, repeatOf: number | null): string {
+export interface LoadOptions {
+  /** Postfix's verified client name for triplet n; default `mail<n>.example.net`. */
+  clientName?: (n: number) => string;
+}
+
+function requestBlock(i: number, conn: number, repeatOf: number | null, opts: LoadOptions): string {
   const n = repeatOf ?? i;
+  const name = opts.clientName ? opts.clientName(n) : `mail${n}.example.net`;
   // Spread clients over many /24s so the load resembles many senders, not one.
   const a = (n >> 8) & 0xff;
   const b = n & 0xff;
   return (
     'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n' +
-    `client_address=10.${a}.${b}.7\nclient_name=mail${n}.example.net\nreverse_client_name=mail${n}.example.net\n` +
+    `client_address=10.${a}.${b}.7\nclient_name=${name}\nreverse_client_name=${name}\n` +
     `helo_name=mail${n}.example.net\nsender=user${n}@sender.example\nrecipient=rcpt${conn}@example.org\n` +
     `recipient_count=0\nqueue_id=\ninstance=${conn}.${i}\nsize=0\netrn_domain=\nstress=\nsasl_method=\n` +
     'ccert_subject=\nccert_issuer=\nccert_fingerprint=\nencryption_protocol=\nencryption_cipher=\n\n'
@@ -80,7 +86,13 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 /** Drives `port` with `connections` connections for `seconds`; `offset` keeps triplets of separate runs apart. */
-export async function runPolicyLoad(port: number, connections: number, seconds: number, offset: number): Promise<LoadResult> {
+export async function runPolicyLoad(
+  port: number,
+  connections: number,
+  seconds: number,
+  offset: number,
+  opts: LoadOptions = {},
+): Promise<LoadResult> {
   const conns = await Promise.all(Array.from({ length: connections }, () => Conn.open(port)));
   const latencies: number[] = [];
   const actions = new Map<string, number>();
@@ -98,7 +110,7 @@ export async function runPolicyLoad(port: number, connections: number, seconds: 
         if (repeat === null) sent.push(id);
         const t0 = performance.now();
         try {
-          const reply = await conn.send(requestBlock(id, c, repeat));
+          const reply = await conn.send(requestBlock(id, c, repeat, opts));
           latencies.push(performance.now() - t0);
           const word = reply.replace(/^action=/, '').split(' ')[0] ?? '';
           actions.set(word, (actions.get(word) ?? 0) + 1);

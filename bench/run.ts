@@ -3,7 +3,8 @@
 //
 // Section 1 — policy protocol: `greygate serve` vs Debian's postgrey (when installed), same load
 // (1, 8 and 32 connections, half new triplets, half repeats), requests/s, p50/p99, peak RSS.
-// Section 2 — the Lambda bundle: size, cold import + first decision against dynalite.
+// Section 2 — selective greylisting: plain vs --selective s25r throughput.
+// Section 3 — the Lambda bundle: size, cold import + first decision against dynalite.
 
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -30,17 +31,17 @@ async function buildBundles(): Promise<void> {
   await buildAll();
 }
 
-async function startGreygate(): Promise<Target> {
+async function startGreygate(extraArgs: string[] = [], name = 'greygate'): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'greygate-bench-'));
   const port = await freePort();
   const proc = startProcess(process.execPath, [
     join(root, 'bin/greygate.mjs'), 'serve',
-    '--inet', `127.0.0.1:${port}`, '--no-http', '--dbdir', dir, '--quiet',
+    '--inet', `127.0.0.1:${port}`, '--no-http', '--dbdir', dir, '--quiet', ...extraArgs,
   ], { cwd: root });
   await waitForPort(port, 20_000, proc.child).catch((err: Error) => {
     throw new Error(`${err.message}\n${proc.stderr()}`);
   });
-  return { name: 'greygate', port, proc, dir };
+  return { name, port, proc, dir };
 }
 
 function findPostgrey(): string | null {
@@ -117,10 +118,43 @@ async function policySection(): Promise<void> {
   }
 }
 
+/**
+ * Section 2 — the cost of S25R: plain greylisting vs `--selective s25r`, alternating runs, with
+ * client names that every rule must be tried on and that end up suspicious (the full store path),
+ * so the figure is S25R's worst case, not a saving from skipped store writes.
+ */
+async function selectiveSection(): Promise<void> {
+  console.log(`\n== selective greylisting: plain vs --selective s25r (8 connections, worst-case names, ${SECONDS}s x 3 each) ==`);
+  const targets = [await startGreygate([], 'plain'), await startGreygate(['--selective', 's25r'], 's25r')];
+  const clientName = (n: number): string => `host-${n % 1000}.dynamic.isp.example`;
+  const rps = new Map<string, number[]>();
+  let offset = 900_000_000;
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (const t of targets) {
+        offset += 10_000_000;
+        const r = await runPolicyLoad(t.port, 8, SECONDS, offset, { clientName });
+        rps.set(t.name, [...(rps.get(t.name) ?? []), r.rps]);
+      }
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    const plain = median(rps.get('plain') ?? []);
+    const s25r = median(rps.get('s25r') ?? []);
+    console.log(`plain: ${fmt(plain)} req/s   s25r: ${fmt(s25r)} req/s   (median of 3)`);
+    console.log(`s25r cost: ${fmt((1 - s25r / plain) * 100, 1)} % of throughput (target < 10 %)`);
+  } finally {
+    for (const t of targets) {
+      await t.proc.stop();
+      rmSync(t.dir, { recursive: true, force: true });
+    }
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`greygate bench — node ${process.version}, ${new Date().toISOString()}`);
   await buildBundles();
   await policySection();
+  await selectiveSection();
   await lambdaBundleBench();
 }
 

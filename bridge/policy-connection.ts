@@ -181,8 +181,18 @@ export class PolicyConnection {
     }
 
     this.#counters.requestsInFlight += 1;
-    slot.abort = new AbortController();
-    const info: PolicyRequestInfo = { connectionId: this.id, client: this.client, signal: slot.abort.signal };
+    // The controller is made only if the handler looks at the signal (the bridge does, serve does
+    // not): an AbortController per request is a measurable share of serve's per-request work.
+    const connection = this;
+    const info: PolicyRequestInfo = {
+      connectionId: this.id,
+      client: this.client,
+      get signal(): AbortSignal {
+        if (connection.#closed) return AbortSignal.abort();
+        slot.abort ??= new AbortController();
+        return slot.abort.signal;
+      },
+    };
     let result: Promise<string>;
     try {
       result = Promise.resolve(this.#settings.handler(attrs, info));

@@ -37,7 +37,7 @@ export interface ServeConfig {
   http: HttpListen | null;
   store: StoreKind;
   dbdir: string;
-  /** SQLite `synchronous` in WAL mode: `full` survives power loss, `normal` only process crashes. */
+  /** SQLite `synchronous` in WAL mode: `normal` (default) survives process crashes, `full` power loss too. */
   sqliteSync: 'full' | 'normal';
   table: string | null;
   dynamodbEndpoint: string | null;
@@ -322,7 +322,7 @@ export function parseServeConfig(
   if (storeRaw !== 'sqlite' && storeRaw !== 'dynamodb') {
     throw new UsageError(`${src.label('store')}: "${storeRaw}" is not valid; expected sqlite or dynamodb`);
   }
-  const sqliteSync = src.one('sqlite-sync') ?? 'full';
+  const sqliteSync = src.one('sqlite-sync') ?? 'normal';
   if (sqliteSync !== 'full' && sqliteSync !== 'normal') {
     throw new UsageError(`${src.label('sqlite-sync')}: "${sqliteSync}" is not valid; expected full or normal`);
   }

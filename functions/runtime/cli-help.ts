@@ -63,8 +63,8 @@ storage and logs
       --table NAME             DynamoDB table (with --store dynamodb)
       --dynamodb-endpoint URL  a DynamoDB-API endpoint such as dynalite (default: AWS)
       --dbdir DIR              database directory (default ./data)
-      --sqlite-sync full|normal  full (default) keeps every answered decision through a power loss;
-                               normal only through a process crash, for more decisions per second
+      --sqlite-sync normal|full  normal (default) keeps every answered decision through a process
+                               crash; full also through a power loss, at an fsync per commit
       --log-format text|json   Postgrey-style lines (default) or JSON lines, on stderr
   -v, --verbose                more logging
   -q, --quiet                  no per-request lines

@@ -4,17 +4,16 @@
 // interleaves with other JavaScript on the same connection. Decisions are the exception that proves
 // it: they are queued for one event-loop turn and committed together (group commit, runDecision).
 //
-// Durability: WAL journal with synchronous=FULL by default. With WAL, NORMAL already keeps every
-// committed transaction through a process crash (kill -9), because the commit is in the OS page
-// cache when it returns; what it gives up is an OS crash or power loss, which can take the
-// transactions since the last checkpoint (up to about 4 MiB of WAL, minutes of mail). Losing them
-// never corrupts the file, but it forgets triplets a sender already waited for, so their retries
-// are greylisted again and real mail is delayed a second time. Postgrey made the same call when it
-// kept its commits synced (no DB_TXN_NOSYNC). FULL costs one fsync of the WAL per commit, paid
-// on the event loop; group commit shares it among the decisions of concurrent connections, so
-// it costs most with a single connection (measured on the development VM, ext4 on a virtual disk:
-// about 0.13 ms per decision against 0.06 ms with NORMAL). A spinning disk's fsync (5-10 ms) is
-// what `synchronous: 'normal'` (`--sqlite-sync normal`) is for.
+// Durability: WAL journal with synchronous=NORMAL by default, SQLite's own advice for WAL. Every
+// committed transaction survives a process crash (kill -9, OOM kill), because the commit is in the
+// OS page cache when it returns; an OS crash or power loss can take the transactions since the
+// last checkpoint (at most about 4 MiB of WAL). That never corrupts the file; it forgets some
+// recent triplets, whose senders are then greylisted once more: a delay, never a lost message.
+// `--sqlite-sync full` (synchronous=FULL) fsyncs the WAL on every commit and keeps those too, as
+// Postgrey's synced BerkeleyDB commits did. The fsync is paid on the event loop, once per commit:
+// group commit shares it among concurrent connections, so FULL costs most with one connection
+// (measured on the development VM, ext4 on a virtual disk: ~0.13 ms per decision against ~0.06 ms,
+// and about half the single-connection throughput).
 // better-sqlite3 builds SQLite with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 (NORMAL once in WAL), so FULL
 // must be set explicitly, after the switch to WAL.
 //
@@ -49,7 +48,7 @@ export interface SqliteStoreOptions {
    * blocks the event loop, so it is short: our own transactions hold the lock for milliseconds.
    */
   busyTimeoutMs?: number;
-  /** See the header comment; `full` unless the disk makes fsync too slow. */
+  /** See the header comment: `normal` survives process crashes, `full` power loss too. */
   synchronous?: 'full' | 'normal';
 }
 
@@ -65,7 +64,7 @@ export function openSqliteStore({
   dbdir,
   fileName = DEFAULT_SQLITE_FILE_NAME,
   busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
-  synchronous = 'full',
+  synchronous = 'normal',
 }: SqliteStoreOptions): SqliteStore {
   prepareDbdir(dbdir);
   const file = join(dbdir, fileName);

@@ -308,3 +308,53 @@ describe('sqlite store on disk', () => {
     });
   });
 });
+
+describe('sqlite group commit', () => {
+  it('commits decisions that arrive together in one transaction, each isolated from a failing neighbour', async () => {
+    // Prepare
+    const dir = await makeTempDir();
+    const store = openSqliteStore({ dbdir: dir.path });
+    const now = 1_800_000_000;
+    const write = (key: string) => () => ({ writes: { triplet: { firstSeen: now, lastSeen: now, expiresAt: now + 60 } }, key });
+
+    // Act: three decisions queued in the same turn of the event loop, the middle one throws
+    const results = await Promise.allSettled([
+      store.runDecision({ triplet: 'a', client: null }, now, write('a')),
+      store.runDecision({ triplet: 'b', client: null }, now, () => {
+        throw new Error('decide failed for b');
+      }),
+      store.runDecision({ triplet: 'c', client: null }, now, write('c')),
+    ]);
+    const counts = await store.countRecords(now);
+    await store.close();
+    await dir.cleanup();
+
+    // Assess
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('decide failed for b'));
+    expect(counts).toEqual({ triplets: 2, clients: 0 });
+  });
+
+  it('sees, within one batch, what an earlier decision on the same key wrote', async () => {
+    // Prepare
+    const dir = await makeTempDir();
+    const store = openSqliteStore({ dbdir: dir.path });
+    const now = 1_800_000_000;
+    const bump = store.runDecision.bind(store);
+
+    // Act: 20 increments of one client record, all queued before the first commit
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        bump({ triplet: 't', client: 'c' }, now, (state) => ({
+          writes: { client: { count: (state.client?.count ?? 0) + 1, lastSeen: now, expiresAt: now + 60 } },
+        })),
+      ),
+    );
+    const state = await store.peek({ triplet: 't', client: 'c' }, now);
+    await store.close();
+    await dir.cleanup();
+
+    // Assess
+    expect(state.client?.count).toBe(20);
+  });
+});
