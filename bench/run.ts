@@ -34,8 +34,9 @@ async function buildBundles(): Promise<void> {
 async function startGreygate(extraArgs: string[] = [], name = 'greygate'): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'greygate-bench-'));
   const port = await freePort();
-  const proc = startProcess(process.execPath, [
-    join(root, 'bin/greygate.mjs'), 'serve',
+  // Started as an admin starts it: the bin script itself, so its shebang's V8 flags apply.
+  const proc = startProcess(join(root, 'bin/greygate.mjs'), [
+    'serve',
     '--inet', `127.0.0.1:${port}`, '--no-http', '--dbdir', dir, '--quiet', ...extraArgs,
   ], { cwd: root });
   await waitForPort(port, 20_000, proc.child).catch((err: Error) => {

@@ -1,6 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The `greygate` command. Runs the bundle `npm run build` makes (dist/greygate.mjs) when it is
 // there, the TypeScript sources through tsx's loader otherwise (a checkout before any build).
+// --max-semi-space-size=2 (MiB): a policy server makes many small short-lived objects; V8's default
+// lets the young generation grow to 3 x 16 MiB under load, which measured ~25 MiB more peak RSS for
+// no measurable throughput (npm run bench, 8 and 32 connections).
 import { existsSync } from 'node:fs';
 
 const bundle = new URL('../dist/greygate.mjs', import.meta.url);

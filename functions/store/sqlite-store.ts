@@ -26,6 +26,7 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
   ClientRecord,
@@ -50,11 +51,18 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** See the header comment: `normal` survives process crashes, `full` power loss too. */
   synchronous?: 'full' | 'normal';
+  /**
+   * Run WAL checkpoints in a worker thread (sqlite-checkpointer.ts) instead of inside commits, so
+   * no policy answer waits for one. `serve` turns it on; short-lived tools and tests need not.
+   */
+  checkpointInWorker?: boolean;
 }
 
 export interface SqliteStore extends GreylistStore {
   /** Absolute or dbdir-relative path of the database file, for log lines. */
   readonly file: string;
+  /** Where WAL checkpoints run once start-up settled: a worker thread, or inside commits. */
+  checkpointMode(): Promise<'worker' | 'in-commit'>;
 }
 
 export const DEFAULT_SQLITE_FILE_NAME = 'greygate.sqlite';
@@ -65,6 +73,7 @@ export function openSqliteStore({
   fileName = DEFAULT_SQLITE_FILE_NAME,
   busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
   synchronous = 'normal',
+  checkpointInWorker = false,
 }: SqliteStoreOptions): SqliteStore {
   prepareDbdir(dbdir);
   const file = join(dbdir, fileName);
@@ -78,7 +87,9 @@ export function openSqliteStore({
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     migrateSchema(db, file);
-    return new SqliteGreylistStore(db, file);
+    const store = new SqliteGreylistStore(db, file);
+    if (checkpointInWorker) store.moveCheckpointsToWorker();
+    return store;
   } catch (error) {
     db?.close();
     throw translateSqliteError(error, file);
@@ -204,6 +215,9 @@ interface Job {
   reject(error: unknown): void;
 }
 
+/** SQLite's default wal_autocheckpoint, restored when the checkpoint worker fails. */
+const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+
 /** Bounds one transaction's lock time; larger bursts are split over several turns of the loop. */
 const MAX_BATCH = 256;
 
@@ -214,10 +228,40 @@ class SqliteGreylistStore implements SqliteStore {
   readonly #pending: Job[] = [];
   #flushScheduled = false;
 
+  #checkpointer: Promise<Checkpointer | null> = Promise.resolve(null);
+
   constructor(db: BetterSqlite3.Database, file: string) {
     this.file = file;
     this.#db = db;
     this.#s = prepareStatements(db);
+  }
+
+  #workerFailed = false;
+
+  async checkpointMode(): Promise<'worker' | 'in-commit'> {
+    const checkpointer = await this.#checkpointer;
+    return checkpointer !== null && !this.#workerFailed ? 'worker' : 'in-commit';
+  }
+
+  moveCheckpointsToWorker(): void {
+    const restoreAutomatic = (): void => {
+      this.#workerFailed = true;
+      this.#db?.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
+    };
+    this.#checkpointer = startCheckpointer({ file: this.file, onFailure: restoreAutomatic }).then(
+      (checkpointer) => {
+        if (this.#db === null) {
+          void checkpointer.stop();
+          return null;
+        }
+        this.#db.pragma('wal_autocheckpoint = 0');
+        return checkpointer;
+      },
+      () => {
+        // No worker: SQLite's own checkpoints inside commits keep the WAL bounded, as before.
+        return null;
+      },
+    );
   }
 
   /**
@@ -340,6 +384,9 @@ class SqliteGreylistStore implements SqliteStore {
     // Decisions already queued are committed and answered, not dropped.
     while (this.#pending.length > 0) this.#flush();
     this.#db = null;
+    // The worker's connection closes first, so the file is left by its last user: this one.
+    const checkpointer = await this.#checkpointer;
+    await checkpointer?.stop();
     try {
       db.close();
     } catch (error) {

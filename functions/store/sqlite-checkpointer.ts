@@ -1,0 +1,78 @@
+// Moves SQLite's WAL checkpoints off the event loop. By default the connection that commits runs
+// a checkpoint whenever the WAL passes 1000 pages: it copies pages into the database file and, in
+// WAL mode, that is the one moment it waits for the disk, stalling every policy answer meanwhile.
+// Here a worker thread with its own connection runs PASSIVE checkpoints on a timer (they never
+// block the writer), and the main connection's automatic checkpoints are turned off only once
+// the worker is running. If the worker fails, automatic checkpoints come back.
+
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+// Plain CommonJS evaluated in the worker: it works the same from the TypeScript sources, the tests
+// and the bundle, which a worker *file* would not (it would need its own loader and bundle entry).
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { fileMustExist: true });
+const checkpoint = (mode) => {
+  try { db.pragma('wal_checkpoint(' + mode + ')'); }
+  catch (error) { parentPort.postMessage({ error: String(error && error.message || error) }); }
+};
+const timer = setInterval(() => checkpoint('PASSIVE'), workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message !== 'stop') return;
+  clearInterval(timer);
+  checkpoint('PASSIVE');
+  db.close();
+  parentPort.postMessage({ stopped: true });
+});
+parentPort.postMessage({ ready: true });
+`;
+
+export interface Checkpointer {
+  stop(): Promise<void>;
+}
+
+export interface CheckpointerOptions {
+  file: string;
+  intervalMs?: number;
+  /** Called when the worker cannot run; the caller turns automatic checkpoints back on. */
+  onFailure: (message: string) => void;
+}
+
+/** Resolves once the worker has opened the database, or rejects if it cannot. */
+export function startCheckpointer({ file, intervalMs = 1000, onFailure }: CheckpointerOptions): Promise<Checkpointer> {
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, intervalMs, driver } });
+  // A checkpointer must never keep the process alive on its own.
+  worker.unref();
+  let stopping = false;
+  return new Promise((resolve, reject) => {
+    let started = false;
+    worker.on('message', (message: { ready?: boolean; error?: string; stopped?: boolean }) => {
+      if (message.ready && !started) {
+        started = true;
+        resolve({
+          stop: () =>
+            new Promise<void>((done) => {
+              if (stopping) return done();
+              stopping = true;
+              worker.once('message', () => void worker.terminate().then(() => done()));
+              worker.once('exit', () => done());
+              worker.postMessage('stop');
+            }),
+        });
+      } else if (message.error) {
+        onFailure(message.error);
+      }
+    });
+    worker.on('error', (error) => {
+      if (!started) reject(error);
+      else onFailure(error.message);
+    });
+    worker.on('exit', (code) => {
+      if (!started) reject(new Error(`the checkpoint worker exited with code ${code}`));
+      else if (!stopping) onFailure(`the checkpoint worker exited with code ${code}`);
+    });
+  });
+}
