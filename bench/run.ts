@@ -4,12 +4,16 @@
 // Section 1 — policy protocol: `greygate serve` vs Debian's postgrey (when installed), same load
 // (1, 8 and 32 connections, half new triplets, half repeats), requests/s, p50/p99, peak RSS.
 // Section 2 — selective greylisting: plain vs --selective s25r throughput.
-// Section 3 — the Lambda bundle: size, cold import + first decision against dynalite.
+// Section 3 — the bridge: policy port direct vs through greygate-bridge → HTTP API, bridge RSS.
+// Section 4 — DynamoDB: decisions through the app on dynalite, then with 20 ms per call injected.
+// Section 5 — the Lambda bundle: size, cold import + first decision against dynalite.
 
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bridgeBench } from './bridge-bench.ts';
+import { dynamoDbBench } from './dynamodb-bench.ts';
 import { lambdaBundleBench } from './lambda-bundle-bench.ts';
 import { runPolicyLoad, type LoadResult } from './policy-load.ts';
 import { freePort, peakRssMiB, startProcess, waitForPort, type Started } from './processes.ts';
@@ -156,6 +160,8 @@ async function main(): Promise<void> {
   await buildBundles();
   await policySection();
   await selectiveSection();
+  await bridgeBench({ seconds: SECONDS });
+  await dynamoDbBench({ seconds: SECONDS });
   await lambdaBundleBench();
 }
 

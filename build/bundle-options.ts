@@ -39,7 +39,9 @@ import { BUNDLED_WHITELISTS_DEFINE } from '../functions/runtime/lambda-config.ts
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Gives CJS code bundled into an ES module a working `require` for Node built-ins. */
-export const CREATE_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+// Aliased so a bundled module's own `import { createRequire }` cannot collide with it.
+export const CREATE_REQUIRE_BANNER =
+  "import { createRequire as __greygateCreateRequire } from 'module'; const require = __greygateCreateRequire(import.meta.url);";
 
 export interface BundleDefinition {
   name: 'lambda' | 'bridge' | 'cli';
@@ -115,8 +117,8 @@ export function cliEsbuildOptions(): BuildOptions {
     target: 'node20',
     format: 'esm',
     minify: false,
+    // Packages stay in node_modules, so no CommonJS code is bundled and no `require` shim is needed.
     packages: 'external',
-    banner: { js: CREATE_REQUIRE_BANNER },
     sourcemap: false,
     legalComments: 'none',
     metafile: true,

@@ -4,6 +4,8 @@ export const TOP_HELP = `usage: greygate <command> [options]
 
 commands:
   serve     run the policy server (Postfix policy protocol + HTTP API, SQLite store)
+  bridge    run greygate-bridge: a Postfix policy socket in front of a remote greygate API
+            (\`greygate bridge --help\`; docs/bridge.md)
   create-table --table NAME [--dynamodb-endpoint URL]
             create the DynamoDB table as the CDK stack does (on demand, pk, TTL on expires_at)
   token     print a new API token and the SHA-256 hash to configure

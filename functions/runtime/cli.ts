@@ -86,6 +86,9 @@ export async function main(argv: string[]): Promise<number> {
       return runToken();
     case 'create-table':
       return runCreateTable(rest);
+    case 'bridge':
+      // Loaded on demand: the bridge's code is not needed by any other command.
+      return (await import('../../bridge/main.ts')).main(rest);
     case 'version':
     case '--version':
       process.stdout.write(`greygate ${DEFAULT_POLICY_CONFIG.version}\n`);
@@ -97,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(TOP_HELP);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: serve, create-table, token, version, help)`);
+      throw new UsageError(`unknown command "${command}" (commands: serve, bridge, create-table, token, version, help)`);
   }
 }
 

@@ -37,5 +37,7 @@ export async function openConfiguredStore(
     retryWindowSeconds: config.policy.retryWindowSeconds,
     maxAgeSeconds: config.policy.maxAgeDays * 86_400,
     delaySeconds: config.policy.delaySeconds,
+    // serve made this client, so its close() ends the client's kept-alive connections too.
+    closeClient: true,
   });
 }

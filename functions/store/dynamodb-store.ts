@@ -20,14 +20,19 @@
 // The touch must never change what a later decision concludes: above all it must not make a
 // waiting triplet look passed before the decision that lets it pass has counted the client and
 // sent the header, or a lost race would lose both. `pass_mark` (first_seen + delay) lets the
-// condition see where the triplet stands; outside the harmless windows, read, decide, then write:
+// condition see where the triplet stands. When `now` falls outside a touch window, the decision
+// reads, decides, then writes (one round trip more):
 //
-//   first_seen              pass_mark = first_seen + delay           last_seen + retry-window
-//   |--- touch: still waiting ---|--- first pass or reset: no touch ---|
-//                                ... once passed: |--- touch ---------------| last_seen + max-age
-//   no touch either: expired (expires_at <= now; treated as absent), last_seen after now (clock
-//   skew, policy_test_time: a touch would move it back). A first_seen after now is touched and
-//   then corrected, as decide asks.
+//   still waiting (last_seen < pass_mark)
+//   first_seen          pass_mark                               last_seen + retry-window
+//   |-- touch: stays waiting --|-- no touch: first pass, or reset --------|-- expired: absent
+//
+//   passed (last_seen >= pass_mark)
+//   last_seen                                                     last_seen + max-age
+//   |-- touch: stays passed -------------------------------------------------|-- expired: absent
+//
+//   Never touched either: a record whose last_seen is after now (clock skew, policy_test_time),
+//   as the touch would move it back. A first_seen after now is touched, then corrected as decide asks.
 //
 // DynamoDB returns the item of a failed condition when asked (ReturnValuesOnConditionCheckFailure),
 // which saves the read; dynalite ignores the request, and then a GetItem fetches it.
@@ -77,12 +82,18 @@ import type {
 } from './store-port.ts';
 
 export interface DynamoDbStoreOptions {
-  /** Created once per container by the composition root; the store never destroys it. */
+  /** Created once per container by the composition root, which destroys it (see closeClient). */
   client: DynamoDBClient;
+  /** close() also destroys `client`: for a root that created the client for this store alone. */
+  closeClient?: boolean;
   tableName: string;
   /** For error messages; defaults to the client's region. */
   region?: string;
-  /** Speculation hints from the policy config, so the common paths need one round trip. */
+  /**
+   * Hints from the policy config, so the common paths need one round trip: the retry window is
+   * the first guess at a new triplet's lifetime; max-age tells a passed triplet by its lifetime
+   * when the delay is not given.
+   */
   retryWindowSeconds: number;
   maxAgeSeconds: number;
   /**
@@ -133,6 +144,8 @@ type TripletSlot = Slot<TripletRecord, StoredTriplet>;
 type ClientSlot = Slot<ClientRecord, StoredClient>;
 
 class DynamoDbGreylistStore implements DynamoDbStore {
+  readonly #client: DynamoDBClient;
+  readonly #closeClient: boolean;
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #retryWindow: number;
@@ -149,6 +162,8 @@ class DynamoDbGreylistStore implements DynamoDbStore {
   #purgeCursor: Item | undefined;
 
   constructor(opts: DynamoDbStoreOptions) {
+    this.#client = opts.client;
+    this.#closeClient = opts.closeClient ?? false;
     this.#doc = DynamoDBDocumentClient.from(opts.client);
     this.#table = opts.tableName;
     this.#retryWindow = opts.retryWindowSeconds;
@@ -282,7 +297,9 @@ class DynamoDbGreylistStore implements DynamoDbStore {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
+    if (this.#closeClient) this.#client.destroy();
   }
 
   // --- decision steps ------------------------------------------------------------------------

@@ -62,7 +62,7 @@ async function newTable(prefix: string): Promise<{ name: string; admin: DynamoDB
   return {
     name,
     admin,
-    open: () => createDynamoDbStore({ client: dynalite.client(), tableName: name, region: TEST_REGION, ...storeOptions() }),
+    open: () => createDynamoDbStore({ client: dynalite.client(), closeClient: true, tableName: name, region: TEST_REGION, ...storeOptions() }),
     drop: async () => {
       await admin.send(new DeleteTableCommand({ TableName: name }));
     },
@@ -186,6 +186,28 @@ describe('dynamodb store with the greylisting core', () => {
     // The touch that answered the known triplet stored exactly what decide asked for.
     const asked = decide(request, passed, { config: CONFIG, now: NOW + 500, realNow: NOW + 500 }).writes.triplet;
     expect((await store.peek(decisionKeys(request, CONFIG), NOW + 500)).triplet).toEqual(asked);
+  });
+
+  it('lets a first pass cost two round trips where DynamoDB returns the item of a failed condition', async () => {
+    // Prepare
+    const withItems = await startDynalite({ itemOnConditionFailure: true });
+    try {
+      const client = withItems.client();
+      await createTable(client, 'greygate-items');
+      const store = createDynamoDbStore({ client, tableName: 'greygate-items', ...storeOptions() });
+      const request = postfixRequest();
+      await check(store, request, NOW);
+
+      // Act
+      const firstPass = await measured(store, () => check(store, request, NOW + 400));
+
+      // Assess
+      expect(firstPass.result.header).toMatch(/^X-Greylist: delayed 400 seconds/);
+      expect(firstPass.cost).toMatchObject({ roundTrips: 2, reads: 1 });
+      expect((await store.peek(decisionKeys(request, CONFIG), NOW + 400)).client?.count).toBe(1);
+    } finally {
+      await withItems.stop();
+    }
   });
 
   it('needs one round trip and no write for an auto-whitelisted client, and stores no triplet for it', async () => {
