@@ -3,13 +3,11 @@
 // suite is skipped under a name that says why, and a warning says it again, so a machine without
 // Postfix never looks like one where the suite passed.
 
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-export const POSTFIX_DAEMON_DIR = '/usr/lib/postfix/sbin';
-
-function findExecutable(name: string, extraDirs: readonly string[] = []): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin', ...extraDirs];
+function findExecutable(name: string, dirs: readonly string[] = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin']): string | null {
   for (const dir of dirs) {
     if (dir === '') continue;
     const path = join(dir, name);
@@ -32,23 +30,30 @@ export interface E2eTools {
   swaks: string;
 }
 
+/** Where this Postfix keeps master and its daemons (Debian: /usr/lib/postfix/sbin). */
+function daemonDirectory(postconf: string): string {
+  try {
+    return execFileSync(postconf, ['-dh', 'daemon_directory'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return '/usr/lib/postfix/sbin';
+  }
+}
+
 function lookUpTools(): { tools: E2eTools; missing: null } | { tools: null; missing: string } {
-  const found = {
-    postfix: findExecutable('postfix'),
-    postconf: findExecutable('postconf'),
-    postqueue: findExecutable('postqueue'),
-    master: findExecutable('master', [POSTFIX_DAEMON_DIR]),
-    smtpSink: findExecutable('smtp-sink'),
-    swaks: findExecutable('swaks'),
-  };
-  const absent = Object.entries(found)
-    .filter(([, path]) => path === null)
-    .map(([tool]) => (tool === 'smtpSink' ? 'smtp-sink' : tool));
-  if (absent.length > 0) {
+  const postfix = findExecutable('postfix');
+  const postconf = findExecutable('postconf');
+  const postqueue = findExecutable('postqueue');
+  const master = postconf === null ? null : findExecutable('master', [daemonDirectory(postconf)]);
+  const smtpSink = findExecutable('smtp-sink');
+  const swaks = findExecutable('swaks');
+  if (postfix === null || postconf === null || postqueue === null || master === null || smtpSink === null || swaks === null) {
+    const absent = Object.entries({ postfix, postconf, postqueue, master, 'smtp-sink': smtpSink, swaks })
+      .filter(([, path]) => path === null)
+      .map(([tool]) => tool);
     return { tools: null, missing: `${absent.join(', ')} not found (Debian/Ubuntu: apt-get install postfix swaks)` };
   }
   if (process.getuid?.() !== 0) return { tools: null, missing: 'not running as root (Postfix’s master daemon only runs as root)' };
-  return { tools: found as E2eTools, missing: null };
+  return { tools: { postfix, postconf, postqueue, master, smtpSink, swaks }, missing: null };
 }
 
 const lookup = lookUpTools();

@@ -6,15 +6,14 @@
 // through util-linux's `setpriv --pdeathsig KILL`, which execs it (same PID) with the kernel's
 // parent-death signal set. Where setpriv is missing, the 'exit' handler is all there is.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 
 const SETPRIV = '/usr/bin/setpriv';
 
+/** util-linux 2.33 and later have --pdeathsig. */
 function hasSetpriv(): boolean {
   try {
-    accessSync(SETPRIV, constants.X_OK);
-    return true;
+    return execFileSync(SETPRIV, ['--help'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().includes('--pdeathsig');
   } catch {
     return false;
   }
