@@ -110,8 +110,9 @@ export async function bridgeBench(opts: { seconds: number }): Promise<void> {
     writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
 
     const [policyPort, httpPort, bridgePort] = [await freePort(), await freePort(), await freePort()];
-    const serve = startProcess(process.execPath, [
-      '--import', 'tsx', join(root, 'functions/runtime/cli.ts'), 'serve',
+    // serve as an admin starts it (the bin script: dist/greygate.mjs once built, its V8 flags).
+    const serve = startProcess(join(root, 'bin/greygate.mjs'), [
+      'serve',
       '--inet', `127.0.0.1:${policyPort}`, '--http', `127.0.0.1:${httpPort}`, '--token-sha256', sha256Hex(token),
       '--dbdir', join(dir, 'db'), '--quiet',
     ], { cwd: root });
