@@ -63,14 +63,23 @@ export function createApp(options: AppOptions): Hono {
     await next();
   });
 
+  const tooLarge = (): never => {
+    throw new ApiError(413, 'body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`);
+  };
+  // Streaming limit, for bodies of unknown length (chunked): nothing beyond the limit is buffered.
+  const streamingLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
+
   app.post(
     '/v1/check',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, 'body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
+    async (c, next) => {
+      // With a Content-Length the size is known up front, and the body can then be read in one
+      // piece (node-server's fast path); going through the stream as bodyLimit does builds a web
+      // ReadableStream per request, measured at about a third of the API's CPU time.
+      const length = c.req.header('content-length');
+      if (length === undefined) return streamingLimit(c, next);
+      if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) tooLarge();
+      await next();
+    },
     async (c) => {
       const type = c.req.header('content-type') ?? '';
       if (!/^application\/json\s*(;|$)/i.test(type)) {

@@ -241,6 +241,32 @@ describe('greygate serve: the HTTP API', () => {
     expect(form.status).toBe(415);
   });
 
+  it('refuses a 1 MB body sent without a length (chunked) with 413, buffering no more than the limit', async () => {
+    // Prepare
+    h = await startServeHarness();
+    const chunk = new TextEncoder().encode(`{"sender":"${'x'.repeat(64 * 1024)}`);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 16) return controller.close();
+        sent += 1;
+        controller.enqueue(chunk);
+      },
+    });
+
+    // Act
+    const res = await fetch(`${h.httpUrl}/v1/check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit & { duplex: 'half' });
+
+    // Assess
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: 'body-too-large' } });
+  });
+
   it('reports health on GET /healthz without detail', async () => {
     h = await startServeHarness();
     const res = await fetch(`${h.httpUrl}/healthz`);
