@@ -72,6 +72,7 @@ import {
   type StoredTriplet,
 } from './dynamodb-table.ts';
 import { StoreError, StoreUnavailableError } from './store-port.ts';
+import { checkTime, checkWrites } from './write-checks.ts';
 import type {
   ClientRecord,
   DecisionKeys,
@@ -631,33 +632,6 @@ function sameRecord(a: TripletRecord | ClientRecord, b: TripletRecord | ClientRe
   return 'firstSeen' in b && a.firstSeen === b.firstSeen;
 }
 
-function checkTime(now: number): void {
-  if (!Number.isFinite(now)) throw new StoreError(`"now" must be a finite number of epoch seconds, got ${now}`);
-}
-
-// A write the store cannot keep faithfully is a bug in the caller; refusing it before anything of
-// the decision is written surfaces the bug instead of storing a record that reads back differently.
-function checkWrites(keys: DecisionKeys, writes: DecisionWrites): void {
-  if (writes.client !== undefined && keys.client === null) {
-    throw new StoreError(
-      'the decision asked to write a client record but has no client key (auto-whitelisting is off); nothing was written',
-    );
-  }
-  const fields: Array<[string, number]> = [];
-  if (writes.triplet) {
-    const { firstSeen, lastSeen, expiresAt } = writes.triplet;
-    fields.push(['triplet.firstSeen', firstSeen], ['triplet.lastSeen', lastSeen], ['triplet.expiresAt', expiresAt]);
-  }
-  if (writes.client) {
-    const { count, lastSeen, expiresAt } = writes.client;
-    fields.push(['client.count', count], ['client.lastSeen', lastSeen], ['client.expiresAt', expiresAt]);
-  }
-  for (const [name, value] of fields) {
-    if (!Number.isSafeInteger(value)) {
-      throw new StoreError(`refusing to store ${name} = ${String(value)}: not an integer; nothing was written`);
-    }
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -36,6 +36,7 @@ import type {
   GreylistStore,
   TripletRecord,
 } from './store-port.ts';
+import { checkTime, checkWrites } from './write-checks.ts';
 import { StoreError, StoreMisconfiguredError, StoreUnavailableError } from './store-port.ts';
 import { checkSchema, migrateSchema } from './sqlite-schema.ts';
 
@@ -431,34 +432,6 @@ class SqliteGreylistStore implements SqliteStore {
   }
 }
 
-function checkTime(now: number): void {
-  if (!Number.isFinite(now)) throw new StoreError(`"now" must be a finite number of epoch seconds, got ${now}`);
-}
-
-// A write the store cannot keep faithfully is a bug in the caller; refusing it (before anything is
-// written) surfaces the bug instead of storing a record that reads back differently.
-function checkWrites(keys: DecisionKeys, writes: DecisionWrites): void {
-  if (writes.client !== undefined && keys.client === null) {
-    throw new StoreError(
-      'the decision asked to write a client record but has no client key (auto-whitelisting is off); nothing was written',
-    );
-  }
-  const fields: Array<[string, unknown]> = [];
-  const { triplet, client } = writes;
-  if (triplet) {
-    fields.push(['triplet.firstSeen', triplet.firstSeen], ['triplet.lastSeen', triplet.lastSeen]);
-    fields.push(['triplet.expiresAt', triplet.expiresAt]);
-  }
-  if (client) {
-    fields.push(['client.count', client.count], ['client.lastSeen', client.lastSeen]);
-    fields.push(['client.expiresAt', client.expiresAt]);
-  }
-  for (const [name, value] of fields) {
-    if (!Number.isSafeInteger(value)) {
-      throw new StoreError(`refusing to store ${name} = ${String(value)}: not an integer; nothing was written`);
-    }
-  }
-}
 
 /**
  * Maps what better-sqlite3 throws to the port's errors, keeping it as `cause`. Codes are SQLite's
