@@ -129,14 +129,9 @@ export function createBridgeHandler(opts: BridgeHandlerOptions): { handler: Poli
     }
 
     stats.answered += 1;
-    // Postgrey's is_new_instance: only a missing `instance` is always new; an empty one is an id.
-    const instance = attrs.get('instance');
-    if (outcome.header && instance !== undefined) {
-      if (instances.has(instance)) {
-        stats.headersDeduplicated += 1;
-        return DUNNO;
-      }
-      instances.remember(instance);
+    if (outcome.header && !instances.claimHeader(attrs.get('instance'))) {
+      stats.headersDeduplicated += 1;
+      return DUNNO;
     }
     return outcome.action;
   };

@@ -30,6 +30,18 @@ export class InstanceMemory {
     }
   }
 
+  /**
+   * Whether a message may get its X-Greylist header: true the first time for an `instance` (which
+   * is then remembered), false once it had one. Postgrey's is_new_instance: a missing `instance`
+   * (not sent by the client) is always new; an empty one is an id like any other.
+   */
+  claimHeader(instance: string | undefined): boolean {
+    if (instance === undefined) return true;
+    if (this.has(instance)) return false;
+    this.remember(instance);
+    return true;
+  }
+
   get size(): number {
     return this.#ids.size;
   }

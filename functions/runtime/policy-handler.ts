@@ -15,14 +15,9 @@ import type { DecisionService } from '../decision-service.ts';
  * (Postgrey's is_new_instance, with a larger memory).
  */
 export function dedupeHeader(decision: Decision, instance: string | undefined, instances: InstanceMemory): Decision {
-  // As in Postgrey, an empty `instance=` is an id like any other; only a missing one is always new.
-  if (decision.header === undefined || instance === undefined) return decision;
-  if (instances.has(instance)) {
-    const { header: _header, delayedSeconds: _delayed, ...rest } = decision;
-    return { ...rest, action: 'DUNNO' };
-  }
-  instances.remember(instance);
-  return decision;
+  if (decision.header === undefined || instances.claimHeader(instance)) return decision;
+  const { header: _header, delayedSeconds: _delayed, ...rest } = decision;
+  return { ...rest, action: 'DUNNO' };
 }
 
 export function createServePolicyHandler(deps: {

@@ -59,3 +59,23 @@ describe('InstanceMemory', () => {
     expect(() => new InstanceMemory(2.5)).toThrow(/positive integer/);
   });
 });
+
+describe('InstanceMemory.claimHeader', () => {
+  it('gives each message one header: first claim wins, a missing instance always may, an empty one is an id', () => {
+    // Prepare
+    const memory = new InstanceMemory(10);
+
+    // Act
+    const claims = [
+      memory.claimHeader('msg1'),
+      memory.claimHeader('msg1'),
+      memory.claimHeader(undefined),
+      memory.claimHeader(undefined),
+      memory.claimHeader(''),
+      memory.claimHeader(''),
+    ];
+
+    // Assess
+    expect(claims).toEqual([true, false, true, true, true, false]);
+  });
+});
