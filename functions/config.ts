@@ -5,6 +5,7 @@
 
 import { hostname as osHostname } from 'node:os';
 import { isIP } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { parseInetAddress, type ListenAddress } from '../bridge/listen-address.ts';
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from './core/policy-config.ts';
 import {
@@ -60,7 +61,7 @@ export interface ServeConfig {
 }
 
 /** Where greygate's shipped whitelist files live, resolved from this file (works from a checkout and a package). */
-export const PACKAGED_WHITELIST_DIR = new URL('../whitelists/', import.meta.url).pathname;
+export const PACKAGED_WHITELIST_DIR = fileURLToPath(new URL('../whitelists/', import.meta.url));
 
 const DEFAULT_CLIENT_WHITELISTS = [
   `${PACKAGED_WHITELIST_DIR}clients`,

@@ -14,7 +14,8 @@ import { ApiError } from './api-error.ts';
 import { isAuthorized } from './bearer-auth.ts';
 import { checkBodyToAttributes } from './check-request.ts';
 
-export const MAX_BODY_BYTES = 16 * 1024;
+// 100 attributes of up to 512 characters, JSON-escaped: the largest request the bridge can forward.
+export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface AppOptions {
   service: DecisionService;

@@ -47,17 +47,17 @@ export async function startServe(
   const env = deps.env ?? {};
   const clock = deps.clock ?? Date.now;
 
-  // Built before the store opens: a bad resolver address must not leave the store open.
+  // Everything that can fail on a bad setting comes before the store opens, so a refused start
+  // never leaves the store (and its checkpoint worker) open.
   const selective = selectiveDeps(config, clock);
-
-  const store = await openConfiguredStore(config, env);
   let hashKey: ((clear: string) => string) | undefined;
   if (config.privacy) {
     hashKey = createKeyHasher(env.GREYGATE_PRIVACY_KEY ?? loadOrCreatePrivacyKey(config.dbdir));
   }
-
   const whitelistPaths = { clients: config.whitelistClients, recipients: config.whitelistRecipients };
   let whitelists: Whitelists = await loadWhitelistFiles(whitelistPaths, logger);
+
+  const store = await openConfiguredStore(config, env);
 
   const service = createDecisionService({
     store,

@@ -310,7 +310,10 @@ class DynamoDbGreylistStore implements DynamoDbStore {
     const guard = this.#touchGuard();
     if (guard === null) return this.#read(t);
     const ver = this.#newToken();
-    const values: Item = { ':now': now, ':life': this.#newLifetime, ':ver': ver };
+    // One value for the request and for what it is taken to have written: #newLifetime may change
+    // while the request is in flight (#learnNewLifetime, first decisions after start).
+    const newLifetime = this.#newLifetime;
+    const values: Item = { ':now': now, ':life': newLifetime, ':ver': ver };
     let update =
       'SET first_seen = if_not_exists(first_seen, :now), last_seen = :now, ttl_window = if_not_exists(ttl_window, :life), ' +
       'expires_at = if_not_exists(ttl_window, :life) + :now, ver = :ver';
@@ -334,7 +337,7 @@ class DynamoDbGreylistStore implements DynamoDbStore {
         ),
       );
       const old = out.Attributes === undefined ? null : parseTripletItem(out.Attributes, this.#table);
-      const lifetime = old?.ttlWindow ?? this.#newLifetime;
+      const lifetime = old?.ttlWindow ?? newLifetime;
       const written: TripletRecord = { firstSeen: old?.firstSeen ?? now, lastSeen: now, expiresAt: now + lifetime };
       t.item = { ...written, ver, ttlWindow: lifetime };
       t.mine = { seen: old === null ? null : tripletOf(old), written, ver, touch: { old } };
@@ -434,7 +437,14 @@ class DynamoDbGreylistStore implements DynamoDbStore {
       );
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
-      slot.item = this.#conflictItem(slot, error);
+      const conflict = this.#conflictItem(slot, error);
+      // The SDK retries a request that timed out; if the first attempt had landed, the retry
+      // fails its condition against our own write. Our token on the item says so.
+      if (conflict?.ver === ver) {
+        slot.item = slot.stored(record, ver);
+        return ver;
+      }
+      slot.item = conflict;
       return null;
     }
     slot.item = slot.stored(record, ver);

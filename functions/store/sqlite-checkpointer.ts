@@ -47,6 +47,7 @@ export function startCheckpointer({ file, intervalMs = 1000, onFailure }: Checkp
   // A checkpointer must never keep the process alive on its own.
   worker.unref();
   let stopping = false;
+  let exited = false;
   return new Promise((resolve, reject) => {
     let started = false;
     worker.on('message', (message: { ready?: boolean; error?: string; stopped?: boolean }) => {
@@ -55,7 +56,7 @@ export function startCheckpointer({ file, intervalMs = 1000, onFailure }: Checkp
         resolve({
           stop: () =>
             new Promise<void>((done) => {
-              if (stopping) return done();
+              if (stopping || exited) return done();
               stopping = true;
               worker.once('message', () => void worker.terminate().then(() => done()));
               worker.once('exit', () => done());
@@ -71,6 +72,7 @@ export function startCheckpointer({ file, intervalMs = 1000, onFailure }: Checkp
       else onFailure(error.message);
     });
     worker.on('exit', (code) => {
+      exited = true;
       if (!started) reject(new Error(`the checkpoint worker exited with code ${code}`));
       else if (!stopping) onFailure(`the checkpoint worker exited with code ${code}`);
     });

@@ -7,7 +7,7 @@
 // Durability: WAL journal with synchronous=NORMAL by default, SQLite's own advice for WAL. Every
 // committed transaction survives a process crash (kill -9, OOM kill), because the commit is in the
 // OS page cache when it returns; an OS crash or power loss can take the transactions since the
-// last checkpoint (at most about 4 MiB of WAL). That never corrupts the file; it forgets some
+// last checkpoint (at most about 16 MiB of WAL). That never corrupts the file; it forgets some
 // recent triplets, whose senders are then greylisted once more: a delay, never a lost message.
 // `--sqlite-sync full` (synchronous=FULL) fsyncs the WAL on every commit and keeps those too, as
 // Postgrey's synced BerkeleyDB commits did. The fsync is paid on the event loop, once per commit:
@@ -87,6 +87,7 @@ export function openSqliteStore({
     checkSchema(db, file);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     migrateSchema(db, file);
     const store = new SqliteGreylistStore(db, file);
     if (checkpointInWorker) store.moveCheckpointsToWorker();
@@ -218,6 +219,15 @@ interface Job {
 
 /** SQLite's default wal_autocheckpoint, restored when the checkpoint worker fails. */
 const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+/**
+ * With the worker running, the committing connection still checkpoints past this many pages
+ * (16 MiB). Under sustained writes the worker's PASSIVE checkpoints rarely finish between two
+ * commits, and SQLite only rewinds the WAL when a write starts right after a complete one; this
+ * backstop bounds the WAL, at the cost of a rare checkpoint inside a commit.
+ */
+const WORKER_BACKSTOP_AUTOCHECKPOINT_PAGES = 4000;
+/** The WAL file is truncated back to this size after a checkpoint, so a burst does not keep its disk space. */
+const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /** Bounds one transaction's lock time; larger bursts are split over several turns of the loop. */
 const MAX_BATCH = 256;
@@ -255,7 +265,7 @@ class SqliteGreylistStore implements SqliteStore {
           void checkpointer.stop();
           return null;
         }
-        this.#db.pragma('wal_autocheckpoint = 0');
+        this.#db.pragma(`wal_autocheckpoint = ${WORKER_BACKSTOP_AUTOCHECKPOINT_PAGES}`);
         return checkpointer;
       },
       () => {
@@ -326,6 +336,9 @@ class SqliteGreylistStore implements SqliteStore {
               settle.push(job.run());
               this.#s.release.run();
             } catch (error) {
+              // SQLite rolls the whole transaction back by itself on SQLITE_FULL and some I/O
+              // errors: then there is no savepoint left, and the batch fails with the real cause.
+              if (!this.#db?.inTransaction) throw error;
               this.#s.rollbackTo.run();
               this.#s.release.run();
               const reported = error instanceof DecideFailed ? error.error : error instanceof StoreError ? error : translateSqliteError(error, this.file);
