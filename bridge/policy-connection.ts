@@ -117,6 +117,15 @@ export class PolicyConnection {
    * new ones, then end. A request not yet started is left to Postfix to retry elsewhere. */
   shutdown(): void {
     if (this.#closed) return;
+    // An idle connection (Postfix keeps one per smtpd process) closes at once: its client would
+    // only notice our FIN at its next request, and until then the drain would wait, with the
+    // listener already closed. With nothing unread and nothing unanswered, closing loses nothing.
+    const idle =
+      this.#slots.length === 0 && this.#backlogPos >= this.#backlog.length && !this.#parser.midRequest && this.#socket.writableLength === 0;
+    if (idle) {
+      this.#socket.destroy();
+      return;
+    }
     this.#stopAfterCurrent();
     this.#pump();
   }
