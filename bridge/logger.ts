@@ -13,6 +13,8 @@ export interface Logger {
   error: LogFn;
   /** Present on loggers built by createLogger; a no-op unless `verbose` is set. */
   debug?: LogFn;
+  /** False when info lines are dropped (`-q`), so callers can skip building them. */
+  infoEnabled?: boolean;
 }
 
 export interface LoggerOptions {
@@ -69,6 +71,7 @@ export function createLogger(opts: LoggerOptions): Required<Logger> {
   return {
     debug: opts.verbose ? (msg, fields) => emit('debug', msg, fields) : noop,
     info: opts.quiet ? noop : (msg, fields) => emit('info', msg, fields),
+    infoEnabled: !opts.quiet,
     warn: (msg, fields) => emit('warn', msg, fields),
     error: (msg, fields) => emit('error', msg, fields),
   };
@@ -80,6 +83,7 @@ export const silentLogger: Required<Logger> = {
   info: () => {},
   warn: () => {},
   error: () => {},
+  infoEnabled: false,
 };
 
 // C0 controls, DEL, C1 controls and the Unicode line/paragraph separators: anything that could

@@ -11,6 +11,8 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** False when info lines are dropped (`-q`): the per-request line is then not even built. */
+  infoEnabled?: boolean;
 }
 
 export function logDecision(logger: Logger, request: PolicyRequest, decision: Decision): void {
@@ -21,6 +23,7 @@ export function logDecision(logger: Logger, request: PolicyRequest, decision: De
       logger.warn('correcting date for first seen in the future!', { event: 'corrected-future-first-seen', client_address: request.clientAddress });
     }
   }
+  if (logger.infoEnabled === false) return;
   logger.info(formatLogLine(request, decision), logFields(request, decision));
 }
 

@@ -31,6 +31,7 @@ export function recordingLogger(): RecordingLogger {
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
+    infoEnabled: true,
   };
 }
 
