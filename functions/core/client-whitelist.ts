@@ -4,14 +4,7 @@ import { IpPrefixSet } from './ip-prefix-set.ts';
 import { parseIpAddress } from './ip-address.ts';
 import type { IpAddress } from './ip-address.ts';
 import { asciiLower } from './text.ts';
-import { compileWhitelistRegex, regexBody, warningAt, whitelistLines } from './whitelist-lines.ts';
-
-interface EntryOrigin {
-  /** The entry as written (comment and surrounding whitespace removed). */
-  text: string;
-  source: string;
-  line: number;
-}
+import { compileWhitelistRegex, regexBody, warningAt, whitelistLines, type EntryOrigin } from './whitelist-lines.ts';
 
 type EntryForm =
   | { kind: 'name-regex'; pattern: RegExp }

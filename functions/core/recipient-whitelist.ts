@@ -3,13 +3,7 @@
 
 import type { ParsedWhitelist } from './client-whitelist.ts';
 import { asciiLower } from './text.ts';
-import { compileWhitelistRegex, regexBody, warningAt, whitelistLines } from './whitelist-lines.ts';
-
-interface EntryOrigin {
-  text: string;
-  source: string;
-  line: number;
-}
+import { compileWhitelistRegex, regexBody, warningAt, whitelistLines, type EntryOrigin } from './whitelist-lines.ts';
 
 /** Users and domains are stored lower-cased. */
 type EntryForm =

@@ -7,6 +7,11 @@ export interface WhitelistLine {
   line: number;
 }
 
+/** Where a parsed entry came from: kept on every entry of either kind for warnings and listings. */
+export interface EntryOrigin extends WhitelistLine {
+  source: string;
+}
+
 /**
  * Postgrey's reading of a whitelist file: a `#` starts a comment anywhere on a line (even inside
  * a regex), whitespace around the entry is ignored, empty lines are skipped.
