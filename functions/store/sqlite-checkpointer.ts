@@ -1,9 +1,8 @@
-// Moves SQLite's WAL checkpoints off the event loop. By default the connection that commits runs
-// a checkpoint whenever the WAL passes 1000 pages: it copies pages into the database file and, in
-// WAL mode, that is the one moment it waits for the disk, stalling every policy answer meanwhile.
-// Here a worker thread with its own connection runs PASSIVE checkpoints on a timer (they never
-// block the writer), and the main connection's automatic checkpoints are turned off only once
-// the worker is running. If the worker fails, automatic checkpoints come back.
+// Moves most of SQLite's checkpoint work off the event loop. The connection that commits runs a
+// checkpoint whenever the WAL passes 1000 pages: it copies pages into the database file, stalling
+// every policy answer meanwhile. Here a worker thread with its own connection runs PASSIVE
+// checkpoints on a timer (they never block the writer), so by the time the committing connection's
+// own checkpoint triggers, little is left to copy (sqlite-store.ts explains why that one stays).
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -36,7 +35,7 @@ export interface Checkpointer {
 export interface CheckpointerOptions {
   file: string;
   intervalMs?: number;
-  /** Called when the worker cannot run; the caller turns automatic checkpoints back on. */
+  /** Called when the worker cannot run (diagnostics: checkpoints then all happen in commits). */
   onFailure: (message: string) => void;
 }
 
