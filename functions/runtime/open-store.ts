@@ -30,7 +30,7 @@ export async function openConfiguredStore(
   config: Pick<ServeConfig, 'store' | 'dbdir' | 'sqliteSync' | 'table' | 'dynamodbEndpoint' | 'policy'>,
   env: Env,
 ): Promise<GreylistStore> {
-  if (config.store === 'sqlite') return openSqliteStore({ dbdir: config.dbdir, synchronous: config.sqliteSync, checkpointInWorker: true });
+  if (config.store === 'sqlite') return openSqliteStore({ dbdir: config.dbdir, synchronous: config.sqliteSync });
   return createDynamoDbStore({
     client: dynamoDbClientFor(config, env),
     tableName: config.table as string,

@@ -26,7 +26,6 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
   ClientRecord,
@@ -52,18 +51,11 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** See the header comment: `normal` survives process crashes, `full` power loss too. */
   synchronous?: 'full' | 'normal';
-  /**
-   * Run WAL checkpoints in a worker thread (sqlite-checkpointer.ts) instead of inside commits, so
-   * no policy answer waits for one. `serve` turns it on; short-lived tools and tests need not.
-   */
-  checkpointInWorker?: boolean;
 }
 
 export interface SqliteStore extends GreylistStore {
   /** Absolute or dbdir-relative path of the database file, for log lines. */
   readonly file: string;
-  /** Where WAL checkpoints run once start-up settled: a worker thread, or inside commits. */
-  checkpointMode(): Promise<'worker' | 'in-commit'>;
 }
 
 export const DEFAULT_SQLITE_FILE_NAME = 'greygate.sqlite';
@@ -74,7 +66,6 @@ export function openSqliteStore({
   fileName = DEFAULT_SQLITE_FILE_NAME,
   busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
   synchronous = 'normal',
-  checkpointInWorker = false,
 }: SqliteStoreOptions): SqliteStore {
   prepareDbdir(dbdir);
   const file = join(dbdir, fileName);
@@ -89,9 +80,7 @@ export function openSqliteStore({
     db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     migrateSchema(db, file);
-    const store = new SqliteGreylistStore(db, file);
-    if (checkpointInWorker) store.moveCheckpointsToWorker();
-    return store;
+    return new SqliteGreylistStore(db, file);
   } catch (error) {
     db?.close();
     throw translateSqliteError(error, file);
@@ -230,46 +219,10 @@ class SqliteGreylistStore implements SqliteStore {
   readonly #pending: Job[] = [];
   #flushScheduled = false;
 
-  #checkpointer: Promise<Checkpointer | null> = Promise.resolve(null);
-
   constructor(db: BetterSqlite3.Database, file: string) {
     this.file = file;
     this.#db = db;
     this.#s = prepareStatements(db);
-  }
-
-  #workerFailed = false;
-
-  async checkpointMode(): Promise<'worker' | 'in-commit'> {
-    const checkpointer = await this.#checkpointer;
-    return checkpointer !== null && !this.#workerFailed ? 'worker' : 'in-commit';
-  }
-
-  /**
-   * The committing connection keeps SQLite's automatic checkpoint at 1000 pages (4 MiB): under
-   * sustained writes the worker's PASSIVE checkpoints rarely finish between two commits, and SQLite
-   * rewinds the WAL only when a write starts right after a complete one, so without it the WAL grows
-   * without bound. By the time it triggers, the worker has copied most pages and the checkpoint
-   * inside the commit is mostly its fsync. (Measured at 32 connections: moving the trigger to 4000
-   * pages gave ~15 % more throughput but a p99 of 19-21 ms against 12-13 ms; the tail won.)
-   */
-  moveCheckpointsToWorker(): void {
-    const onFailure = (): void => {
-      this.#workerFailed = true;
-    };
-    this.#checkpointer = startCheckpointer({ file: this.file, onFailure }).then(
-      (checkpointer) => {
-        if (this.#db === null) {
-          void checkpointer.stop();
-          return null;
-        }
-        return checkpointer;
-      },
-      () => {
-        // No worker: SQLite's own checkpoints inside commits keep the WAL bounded, as before.
-        return null;
-      },
-    );
   }
 
   /**
@@ -395,9 +348,6 @@ class SqliteGreylistStore implements SqliteStore {
     // Decisions already queued are committed and answered, not dropped.
     while (this.#pending.length > 0) this.#flush();
     this.#db = null;
-    // The worker's connection closes first, so the file is left by its last user: this one.
-    const checkpointer = await this.#checkpointer;
-    await checkpointer?.stop();
     try {
       db.close();
     } catch (error) {

@@ -359,16 +359,14 @@ describe('sqlite group commit', () => {
   });
 });
 
-describe('sqlite checkpoints in a worker thread', () => {
-  it('hands checkpoints to a worker when asked, keeps serving under load and closes cleanly', async () => {
+describe('sqlite WAL under sustained writes', () => {
+  it('stays bounded: automatic checkpoints keep the WAL near 4 MiB, and nothing is lost', async () => {
     // Prepare
     const dir = await makeTempDir();
-    const store = openSqliteStore({ dbdir: dir.path, checkpointInWorker: true });
-    const plain = openSqliteStore({ dbdir: join(dir.path, 'plain') });
+    const store = openSqliteStore({ dbdir: dir.path });
     const now = 1_800_000_000;
 
     // Act: several automatic checkpoints' worth of WAL (1000 pages = 4 MiB), without pauses
-    const mode = await store.checkpointMode();
     for (let batch = 0; batch < 60; batch++) {
       await Promise.all(
         Array.from({ length: 500 }, (_, i) =>
@@ -378,21 +376,15 @@ describe('sqlite checkpoints in a worker thread', () => {
         ),
       );
     }
-    const counts = await store.countRecords(now);
     const walBytes = statSync(join(dir.path, 'greygate.sqlite-wal')).size;
-    const plainMode = await plain.checkpointMode();
-    await Promise.all([store.close(), plain.close()]);
+    await store.close();
     const reopened = openSqliteStore({ dbdir: dir.path });
     const afterReopen = await reopened.countRecords(now);
     await reopened.close();
     await dir.cleanup();
 
     // Assess
-    expect(mode).toBe('worker');
-    expect(plainMode).toBe('in-commit');
-    // The WAL stays bounded under sustained writes (it once grew to hundreds of MiB).
     expect(walBytes).toBeLessThan(16 * 1024 * 1024);
-    expect(counts.triplets).toBe(30_000);
     expect(afterReopen.triplets).toBe(30_000);
   });
 });
