@@ -6,9 +6,9 @@
 // Importing this module builds nothing; the CDK stack and the tests call buildBundle().
 
 import { statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, buildSync, type Metafile } from 'esbuild';
+import { build, buildSync, type BuildOptions, type Metafile } from 'esbuild';
 import { bundleDefinitions, REPO_ROOT, type BundleDefinition } from './bundle-options.ts';
 
 export interface BuiltBundle {
@@ -44,17 +44,41 @@ function finish(definition: BundleDefinition, outDir: string, outfile: string, m
   return { name: definition.name, outfile, bytes: statSync(outfile).size, metafile };
 }
 
+/**
+ * esbuild options for one definition written to `outDir`. A bundle with code splitting (the CLI:
+ * modules only some commands need, such as the AWS SDK, load on demand) is written as its entry
+ * file plus a `chunks/` folder beside it; the others as one file.
+ */
+function outputOptions(definition: BundleDefinition, outDir: string): { options: BuildOptions; outfile: string } {
+  const outfile = resolve(outDir, definition.outfile);
+  if (!definition.options.splitting) {
+    return { options: { ...definition.options, entryPoints: [definition.entry], outfile, absWorkingDir: REPO_ROOT }, outfile };
+  }
+  const out = dirname(outfile);
+  return {
+    options: {
+      ...definition.options,
+      entryPoints: [{ in: definition.entry, out: basename(outfile, '.mjs') }],
+      outdir: out,
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'chunks/[name]-[hash]',
+      absWorkingDir: REPO_ROOT,
+    },
+    outfile,
+  };
+}
+
 /** Builds one bundle into `outDir` (its `outfile` is relative to it). */
 export async function buildBundle(definition: BundleDefinition, outDir: string): Promise<BuiltBundle> {
-  const outfile = resolve(outDir, definition.outfile);
-  const result = await build({ ...definition.options, entryPoints: [definition.entry], outfile, absWorkingDir: REPO_ROOT });
+  const { options, outfile } = outputOptions(definition, outDir);
+  const result = await build(options);
   return finish(definition, outDir, outfile, result.metafile);
 }
 
 /** The same, synchronously: CDK's local bundling hook (ILocalBundling.tryBundle) cannot await. */
 export function buildBundleSync(definition: BundleDefinition, outDir: string): BuiltBundle {
-  const outfile = resolve(outDir, definition.outfile);
-  const result = buildSync({ ...definition.options, entryPoints: [definition.entry], outfile, absWorkingDir: REPO_ROOT });
+  const { options, outfile } = outputOptions(definition, outDir);
+  const result = buildSync(options);
   return finish(definition, outDir, outfile, result.metafile);
 }
 

@@ -119,6 +119,8 @@ export function cliEsbuildOptions(): BuildOptions {
     minify: false,
     // Packages stay in node_modules, so no CommonJS code is bundled and no `require` shim is needed.
     packages: 'external',
+    // The AWS SDK (~17 MiB resident) loads only for --store dynamodb and create-table.
+    splitting: true,
     sourcemap: false,
     legalComments: 'none',
     metafile: true,

@@ -7,7 +7,6 @@ import { DEFAULT_POLICY_CONFIG } from '../core/policy-config.ts';
 import { parseServeConfig, UsageError } from '../config.ts';
 import { sha256Hex } from '../http/bearer-auth.ts';
 import { SERVE_HELP, TOP_HELP } from './cli-help.ts';
-import { createTable } from '../store/dynamodb-table.ts';
 import { scanArgs } from '../cli-args.ts';
 import { dynamoDbClientFor } from './open-store.ts';
 import { startServe } from './serve.ts';
@@ -67,7 +66,8 @@ async function runCreateTable(argv: string[]): Promise<number> {
   const table = options.get('table')?.[0] ?? process.env.GREYGATE_TABLE;
   if (!table) throw new UsageError('create-table needs --table NAME (or GREYGATE_TABLE)');
   const endpoint = options.get('dynamodb-endpoint')?.[0] ?? process.env.GREYGATE_DYNAMODB_ENDPOINT ?? null;
-  const client = dynamoDbClientFor({ dynamodbEndpoint: endpoint }, process.env);
+  const client = await dynamoDbClientFor({ dynamodbEndpoint: endpoint }, process.env);
+  const { createTable } = await import('../store/dynamodb-table.ts');
   try {
     const outcome = await createTable(client, table, { onWarning: (m) => process.stderr.write(`greygate: ${m}\n`) });
     process.stdout.write(outcome === 'created' ? `created table ${table}\n` : `table ${table} already exists; TTL checked\n`);

@@ -3,8 +3,6 @@
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ServeConfig } from '../config.ts';
-import { createDynamoDbStore } from '../store/dynamodb-store.ts';
-import { createDynamoDbClient } from '../store/dynamodb-table.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
 import type { GreylistStore } from '../store/store-port.ts';
 
@@ -15,7 +13,9 @@ type Env = Readonly<Record<string, string | undefined>>;
  * credentials in the environment, placeholder credentials are used: the emulator checks none, and
  * the SDK would otherwise refuse to sign. A real endpoint always uses the SDK's credential chain.
  */
-export function dynamoDbClientFor(config: Pick<ServeConfig, 'dynamodbEndpoint'>, env: Env): DynamoDBClient {
+export async function dynamoDbClientFor(config: Pick<ServeConfig, 'dynamodbEndpoint'>, env: Env): Promise<DynamoDBClient> {
+  // Loaded only when asked for: the AWS SDK adds ~17 MiB to a process that never uses it.
+  const { createDynamoDbClient } = await import('../store/dynamodb-table.ts');
   const endpoint = config.dynamodbEndpoint ?? undefined;
   const local = endpoint !== undefined && /^https?:\/\/(127\.|localhost|\[::1\])/.test(endpoint);
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || (local ? 'us-east-1' : undefined);
@@ -31,8 +31,9 @@ export async function openConfiguredStore(
   env: Env,
 ): Promise<GreylistStore> {
   if (config.store === 'sqlite') return openSqliteStore({ dbdir: config.dbdir, synchronous: config.sqliteSync });
+  const { createDynamoDbStore } = await import('../store/dynamodb-store.ts');
   return createDynamoDbStore({
-    client: dynamoDbClientFor(config, env),
+    client: await dynamoDbClientFor(config, env),
     tableName: config.table as string,
     retryWindowSeconds: config.policy.retryWindowSeconds,
     maxAgeSeconds: config.policy.maxAgeDays * 86_400,
