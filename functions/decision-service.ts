@@ -11,6 +11,7 @@ import {
   selectiveDecision,
   whitelistDecision,
   type DnsListResult,
+  type SelectiveOutcome,
   type SelectiveSettings,
   type Whitelists,
 } from './core/index.ts';
@@ -22,6 +23,9 @@ import type { GreylistStore } from './store/store-port.ts';
 export interface DnsListLookup {
   check(clientAddress: string): Promise<DnsListResult[]>;
 }
+
+/** Client names whose selective outcome is remembered (oldest forgotten first). */
+const SELECTIVE_CACHE_ENTRIES = 10_000;
 
 export interface DecisionServiceDeps {
   store: GreylistStore;
@@ -47,6 +51,21 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
   const selective = deps.selective !== undefined && deps.selective.mode !== 'off' ? deps.selective : null;
   const dnsLists = selective?.mode === 'score' ? deps.dnsLists ?? null : null;
 
+  // Without DNS lists the outcome depends only on the client's name (and, when IPv6 clients are
+  // skipped, its address): an MTA sends many messages, so most lookups are repeats.
+  const outcomes = new Map<string, SelectiveOutcome>();
+  const s25rOutcome = (settings: SelectiveSettings, request: PolicyRequest): SelectiveOutcome => {
+    const key = settings.s25rIpv6 === 'skip' ? `${request.clientAddress}\n${request.clientName}` : request.clientName;
+    let outcome = outcomes.get(key);
+    if (outcome === undefined) {
+      const s25r = classifyClientName(request.clientName, request.clientAddress, { ipv6: settings.s25rIpv6 });
+      outcome = selectiveDecision({ settings, s25r, dnsLists: [] });
+      if (outcomes.size >= SELECTIVE_CACHE_ENTRIES) outcomes.delete(outcomes.keys().next().value as string);
+      outcomes.set(key, outcome);
+    }
+    return outcome;
+  };
+
   return {
     async check(request) {
       const listed = whitelistDecision(request, whitelists(), config);
@@ -54,9 +73,12 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
 
       let signals: Decision['signals'];
       if (selective !== null) {
-        const s25r = classifyClientName(request.clientName, request.clientAddress, { ipv6: selective.s25rIpv6 });
-        const dnsResults = dnsLists === null ? [] : await dnsLists.check(request.clientAddress);
-        const outcome = selectiveDecision({ settings: selective, s25r, dnsLists: dnsResults });
+        let outcome: SelectiveOutcome;
+        if (dnsLists === null) outcome = s25rOutcome(selective, request);
+        else {
+          const s25r = classifyClientName(request.clientName, request.clientAddress, { ipv6: selective.s25rIpv6 });
+          outcome = selectiveDecision({ settings: selective, s25r, dnsLists: await dnsLists.check(request.clientAddress) });
+        }
         if (outcome.verdict === 'skip') {
           return { verdict: 'pass', reason: outcome.reason, action: 'DUNNO', writes: {}, events: [], signals: outcome.signals };
         }

@@ -94,6 +94,28 @@ describe('greygate serve --selective s25r', () => {
     expect(logged?.fields).toMatchObject({ reason: 'new', signals: [{ name: 's25r', rule: 0 }] });
   });
 
+  it('judges repeat clients the same way every time, and IPv6 apart from IPv4 with --s25r-ipv6 skip', async () => {
+    // Prepare
+    h = await startServeHarness(['--delay', '2', '--selective', 's25r', '--s25r-ipv6', 'skip']);
+
+    // Act: the same names again and again (the outcome is remembered per name), from both families
+    const answers = await sendPolicyRequests(h.policyAddress, [
+      fields('2001:db8::25', 'unknown', T0, { recipient: 'a@example.org' }),
+      fields('192.0.2.25', 'unknown', T0, { recipient: 'b@example.org' }),
+      fields('2001:db8::25', 'unknown', T0, { recipient: 'c@example.org' }),
+      fields('192.0.2.25', 'unknown', T0, { recipient: 'd@example.org' }),
+      fields('192.0.2.26', 'mail.example.net', T0, { recipient: 'e@example.org' }),
+      fields('192.0.2.26', 'mail.example.net', T0, { recipient: 'f@example.org' }),
+    ]);
+
+    // Assess
+    expect(answers[0]).toBe('DUNNO');
+    expect(answers[1]).toMatch(/^DEFER_IF_PERMIT/);
+    expect(answers[2]).toBe('DUNNO');
+    expect(answers[3]).toMatch(/^DEFER_IF_PERMIT/);
+    expect(answers.slice(4)).toEqual(['DUNNO', 'DUNNO']);
+  });
+
   it('keeps Postgrey\'s behaviour with --selective off: everyone greylisted, no signals anywhere', async () => {
     // Prepare
     h = await startServeHarness(['--selective', 'off']);
