@@ -4,7 +4,14 @@ import { IpPrefixSet } from './ip-prefix-set.ts';
 import { parseIpAddress } from './ip-address.ts';
 import type { IpAddress } from './ip-address.ts';
 import { asciiLower } from './text.ts';
-import { compileWhitelistRegex, regexBody, warningAt, whitelistLines, type EntryOrigin } from './whitelist-lines.ts';
+import {
+  compileWhitelistRegex,
+  parseWhitelistText,
+  regexBody,
+  type Classified as ClassifiedAs,
+  type EntryOrigin,
+  type ParsedWhitelist,
+} from './whitelist-lines.ts';
 
 type EntryForm =
   | { kind: 'name-regex'; pattern: RegExp }
@@ -14,10 +21,7 @@ type EntryForm =
 
 export type ClientWhitelistEntry = EntryOrigin & EntryForm;
 
-export interface ParsedWhitelist<T> {
-  entries: T[];
-  warnings: string[];
-}
+export type { ParsedWhitelist };
 
 const IPV4_HOST_OR_CIDR = /^(\d{1,3}(?:\.\d{1,3}){3})(?:\/(\d{1,2}))?$/;
 const IPV4_THREE_PARTS = /^\d{1,3}(?:\.\d{1,3}){2}$/;
@@ -25,7 +29,7 @@ const IPV4_TWO_PARTS = /^\d{1,3}\.\d{1,3}$/;
 const IPV6_LIKE = /:.*:/;
 const IPV6_WITH_LENGTH = /^([^/]+)(?:\/(\d{1,3}))?$/;
 
-type Classified = EntryForm | { kind: 'warning'; message: string };
+type Classified = ClassifiedAs<EntryForm>;
 
 function ignored(text: string, why: string): Classified {
   return { kind: 'warning', message: `${JSON.stringify(text)} ${why}; entry ignored` };
@@ -67,14 +71,7 @@ function classify(text: string): Classified {
 }
 
 export function parseClientWhitelist(text: string, source: string): ParsedWhitelist<ClientWhitelistEntry> {
-  const entries: ClientWhitelistEntry[] = [];
-  const warnings: string[] = [];
-  for (const { text: entry, line } of whitelistLines(text)) {
-    const classified = classify(entry);
-    if (classified.kind === 'warning') warnings.push(warningAt(source, line, classified.message));
-    else entries.push({ text: entry, source, line, ...classified });
-  }
-  return { entries, warnings };
+  return parseWhitelistText(text, source, classify);
 }
 
 /** Client entries compiled for matching: suffix and network lookups are hash lookups. */

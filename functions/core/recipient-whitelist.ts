@@ -1,9 +1,15 @@
 // Recipient whitelist files (postgrey.md §3), Postfix access(5)-like entries matched against the
 // raw recipient, case-insensitively.
 
-import type { ParsedWhitelist } from './client-whitelist.ts';
 import { asciiLower } from './text.ts';
-import { compileWhitelistRegex, regexBody, warningAt, whitelistLines, type EntryOrigin } from './whitelist-lines.ts';
+import {
+  compileWhitelistRegex,
+  parseWhitelistText,
+  regexBody,
+  type Classified as ClassifiedAs,
+  type EntryOrigin,
+  type ParsedWhitelist,
+} from './whitelist-lines.ts';
 
 /** Users and domains are stored lower-cased. */
 type EntryForm =
@@ -17,7 +23,7 @@ type EntryForm =
 
 export type RecipientWhitelistEntry = EntryOrigin & EntryForm;
 
-type Classified = EntryForm | { kind: 'warning'; message: string };
+type Classified = ClassifiedAs<EntryForm>;
 
 function classify(text: string): Classified {
   const body = regexBody(text);
@@ -40,14 +46,7 @@ function classify(text: string): Classified {
 }
 
 export function parseRecipientWhitelist(text: string, source: string): ParsedWhitelist<RecipientWhitelistEntry> {
-  const entries: RecipientWhitelistEntry[] = [];
-  const warnings: string[] = [];
-  for (const { text: entry, line } of whitelistLines(text)) {
-    const classified = classify(entry);
-    if (classified.kind === 'warning') warnings.push(warningAt(source, line, classified.message));
-    else entries.push({ text: entry, source, line, ...classified });
-  }
-  return { entries, warnings };
+  return parseWhitelistText(text, source, classify);
 }
 
 /**

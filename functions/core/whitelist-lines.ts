@@ -48,3 +48,27 @@ export function compileWhitelistRegex(body: string): RegExp | string {
 export function warningAt(source: string, line: number, message: string): string {
   return `${source} line ${line}: ${message}`;
 }
+
+export interface ParsedWhitelist<T> {
+  entries: T[];
+  warnings: string[];
+}
+
+/** An entry's reading: its form, or why it is ignored. */
+export type Classified<F> = F | { kind: 'warning'; message: string };
+
+/** Reads a whitelist file of either kind: each entry classified, warnings naming file and line. */
+export function parseWhitelistText<F extends { kind: string }>(
+  text: string,
+  source: string,
+  classify: (entry: string) => Classified<F>,
+): ParsedWhitelist<EntryOrigin & F> {
+  const entries: Array<EntryOrigin & F> = [];
+  const warnings: string[] = [];
+  for (const { text: entry, line } of whitelistLines(text)) {
+    const classified = classify(entry);
+    if ('message' in classified && classified.kind === 'warning') warnings.push(warningAt(source, line, classified.message));
+    else entries.push({ text: entry, source, line, ...(classified as F) });
+  }
+  return { entries, warnings };
+}
