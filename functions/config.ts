@@ -8,17 +8,12 @@ import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseInetAddress, type ListenAddress } from '../bridge/listen-address.ts';
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from './core/policy-config.ts';
-import {
-  DEFAULT_DNSBL_WEIGHT,
-  DEFAULT_DNSWL_WEIGHT,
-  DEFAULT_SELECTIVE_SETTINGS,
-  type DnsListKind,
-  type DnsListZone,
-  type SelectiveSettings,
-} from './core/selective.ts';
-import { scanArgs, UsageError, type OptionSpec, type ParsedArgs } from './cli-args.ts';
+import type { DnsListZone, SelectiveSettings } from './core/selective.ts';
+import { scanArgs, UsageError, type OptionSpec } from './cli-args.ts';
+import { envName, OptionSource, parseInteger } from './option-source.ts';
+import { parseSelectiveOptions } from './selective-config.ts';
 
-export { UsageError };
+export { envName, UsageError };
 
 export type LogFormat = 'text' | 'json';
 export type StoreKind = 'sqlite' | 'dynamodb';
@@ -134,61 +129,6 @@ const UNSUPPORTED_POSTGREY_OPTIONS: Record<string, string> = {
   'syslog-facility': 'greygate logs to stderr; journald or your syslog daemon sets the facility',
 };
 
-export function envName(option: string): string {
-  return `GREYGATE_${option.toUpperCase().replace(/-/g, '_')}`;
-}
-
-/** Reads an option's values from argv, else from the environment (`GREYGATE_*`; comma-separated when repeatable). */
-class OptionSource {
-  constructor(
-    private readonly args: ParsedArgs,
-    private readonly env: Readonly<Record<string, string | undefined>>,
-    private readonly specs: readonly OptionSpec[],
-  ) {}
-
-  private spec(name: string): OptionSpec {
-    const spec = this.specs.find((s) => s.name === name);
-    if (!spec) throw new Error(`internal: no option ${name}`);
-    return spec;
-  }
-
-  /** Where a value came from, for error messages. */
-  label(name: string): string {
-    return this.args.has(name) ? `--${name}` : envName(name);
-  }
-
-  all(name: string): string[] | undefined {
-    const fromArgs = this.args.get(name);
-    if (fromArgs) return fromArgs;
-    const fromEnv = this.env[envName(name)];
-    if (fromEnv === undefined || fromEnv === '') return undefined;
-    const spec = this.spec(name);
-    if (spec.repeatable) return fromEnv.split(',').map((v) => v.trim()).filter((v) => v !== '');
-    if (spec.kind === 'flag') {
-      if (/^(1|true|yes|on)$/i.test(fromEnv)) return [''];
-      if (/^(0|false|no|off)$/i.test(fromEnv)) return undefined;
-      throw new UsageError(`${envName(name)}: expected true or false, got "${fromEnv}"`);
-    }
-    return [fromEnv];
-  }
-
-  one(name: string): string | undefined {
-    const values = this.all(name);
-    return values === undefined ? undefined : values[values.length - 1];
-  }
-
-  flag(name: string): boolean {
-    return this.all(name) !== undefined;
-  }
-}
-
-function parseInteger(raw: string, label: string, min: number, max: number, form: string): number {
-  if (!/^\d+$/.test(raw.trim())) throw new UsageError(`${label}: "${raw}" is not valid; expected ${form}`);
-  const n = Number(raw.trim());
-  if (n < min || n > max) throw new UsageError(`${label}: ${n} is out of range; expected ${form}`);
-  return n;
-}
-
 /** Postgrey's `--retry-window=N` (days) or `Nh` (hours). */
 export function parseRetryWindow(raw: string, label: string): number {
   const m = /^(\d+)([hd]?)$/.exec(raw.trim());
@@ -197,37 +137,6 @@ export function parseRetryWindow(raw: string, label: string): number {
   const seconds = m[2] === 'h' ? n * 3600 : n * 86_400;
   if (seconds <= 0) throw new UsageError(`${label}: the retry window must be longer than zero`);
   return seconds;
-}
-
-const MAX_WEIGHT = 1000;
-/** A DNS-list query name is the zone plus up to 64 characters (IPv6 nibbles); DNS allows 253. */
-const MAX_ZONE_LENGTH = 180;
-
-/** `zone[=weight]` of --dnsbl / --dnswl. */
-export function parseDnsListZone(raw: string, kind: DnsListKind, label: string): DnsListZone {
-  const m = /^([a-z0-9_-]+(?:\.[a-z0-9_-]+)+)\.?(?:=(\d+))?$/i.exec(raw.trim());
-  const zone = m?.[1]?.toLowerCase();
-  if (!m || zone === undefined || zone.length > MAX_ZONE_LENGTH) {
-    throw new UsageError(`${label}: "${raw}" is not valid; expected zone[=weight], e.g. zen.spamhaus.org=2 or list.dnswl.org`);
-  }
-  const fallback = kind === 'dnsbl' ? DEFAULT_DNSBL_WEIGHT : DEFAULT_DNSWL_WEIGHT;
-  const weight = m[2] === undefined ? fallback : parseInteger(m[2], label, 0, MAX_WEIGHT, `a whole number weight 0-${MAX_WEIGHT} after "="`);
-  return { kind, zone, weight };
-}
-
-/** One `--dns-servers` entry: `IP`, `IPv4:PORT` or `[IPv6]:PORT`, as node:dns setServers takes them. */
-function parseDnsServer(raw: string, label: string): string {
-  const value = raw.trim();
-  const bad = (): never => {
-    throw new UsageError(`${label}: "${raw}" is not valid; expected an IP address, IP:PORT or [IPv6]:PORT, e.g. 127.0.0.1:53`);
-  };
-  if (isIP(value) !== 0) return value;
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  if (!m) return bad();
-  const host = m[1] ?? m[2] ?? '';
-  const port = Number(m[3]);
-  if ((m[1] !== undefined ? isIP(host) !== 6 : isIP(host) !== 4) || port < 1 || port > 65_535) return bad();
-  return value;
 }
 
 function parseHttpListen(raw: string, label: string): HttpListen {
@@ -271,10 +180,7 @@ export function parseServeConfig(
     if (src.flag(name)) throw new UsageError(`--${name} is not supported: ${advice}`);
   }
 
-  const int = (name: string, fallback: number, min: number, max: number, form: string): number => {
-    const raw = src.one(name);
-    return raw === undefined ? fallback : parseInteger(raw, src.label(name), min, max, form);
-  };
+  const int = src.integer.bind(src);
 
   const socketModeRaw = src.one('socketmode');
   let socketMode = 0o666;
@@ -379,50 +285,7 @@ export function parseServeConfig(
     timeZone: localTimeZone(env),
   });
 
-  const selectiveRaw = src.one('selective') ?? DEFAULT_SELECTIVE_SETTINGS.mode;
-  if (selectiveRaw !== 'off' && selectiveRaw !== 's25r' && selectiveRaw !== 'score') {
-    throw new UsageError(`${src.label('selective')}: "${selectiveRaw}" is not valid; expected off, s25r or score`);
-  }
-  const s25rIpv6 = src.one('s25r-ipv6') ?? DEFAULT_SELECTIVE_SETTINGS.s25rIpv6;
-  if (s25rIpv6 !== 'apply' && s25rIpv6 !== 'skip') {
-    throw new UsageError(`${src.label('s25r-ipv6')}: "${s25rIpv6}" is not valid; expected apply or skip`);
-  }
-  // An option that would silently do nothing is refused: the admin believes it is in effect.
-  const needsMode = (names: readonly string[], modes: readonly string[], form: string): void => {
-    for (const name of names) {
-      if (src.one(name) !== undefined && !modes.includes(selectiveRaw)) {
-        throw new UsageError(`${src.label(name)} has no effect without ${form} (the selective mode is ${selectiveRaw})`);
-      }
-    }
-  };
-  needsMode(['s25r-ipv6'], ['s25r', 'score'], '--selective s25r or score');
-  needsMode(['greylist-score', 's25r-weight', 'dnsbl', 'dnswl', 'dns-timeout-ms', 'dns-servers'], ['score'], '--selective score');
-
-  const dnsLists: DnsListZone[] = [];
-  for (const kind of ['dnsbl', 'dnswl'] as const) {
-    for (const raw of src.all(kind) ?? []) {
-      const zone = parseDnsListZone(raw, kind, src.label(kind));
-      if (dnsLists.some((z) => z.zone === zone.zone)) {
-        throw new UsageError(`${src.label(kind)}: zone ${zone.zone} is given more than once; give each DNS list once`);
-      }
-      dnsLists.push(zone);
-    }
-  }
-  const dnsServersRaw = src.all('dns-servers');
-  const dnsServers =
-    dnsServersRaw === undefined
-      ? null
-      : dnsServersRaw.flatMap((v) => v.split(',')).filter((v) => v.trim() !== '').map((v) => parseDnsServer(v, src.label('dns-servers')));
-  if (dnsServers !== null && dnsServers.length === 0) {
-    throw new UsageError(`${src.label('dns-servers')}: expected at least one resolver address, e.g. 127.0.0.1:53`);
-  }
-  const weightForm = `a whole number 0-${MAX_WEIGHT}`;
-  const selective: SelectiveSettings = Object.freeze({
-    mode: selectiveRaw,
-    greylistScore: int('greylist-score', DEFAULT_SELECTIVE_SETTINGS.greylistScore, 0, MAX_WEIGHT, weightForm),
-    s25rWeight: int('s25r-weight', DEFAULT_SELECTIVE_SETTINGS.s25rWeight, 0, MAX_WEIGHT, weightForm),
-    s25rIpv6,
-  });
+  const { selective, dnsLists, dnsTimeoutMs, dnsServers } = parseSelectiveOptions(src);
 
   const verbose = src.flag('verbose');
   const quiet = src.flag('quiet');
@@ -449,7 +312,7 @@ export function parseServeConfig(
     tokenSha256,
     selective,
     dnsLists,
-    dnsTimeoutMs: int('dns-timeout-ms', 1000, 10, 30_000, 'milliseconds 10-30000, e.g. 1000'),
+    dnsTimeoutMs,
     dnsServers,
   });
   return { config, help: src.flag('help'), version: src.flag('version') };
