@@ -72,6 +72,8 @@ export class ApiClient {
   readonly #timeoutMs: number;
   readonly #authorization: () => string | undefined;
   readonly #agent: http.Agent;
+  /** For the retry after a reset: a new connection, never another idle one from the pool. */
+  readonly #freshAgent: http.Agent;
   readonly #request: typeof http.request;
   readonly #stats: ApiClientStats = { checks: 0, retries: 0, connectionsOpened: 0 };
 
@@ -91,9 +93,11 @@ export class ApiClient {
       // `ca` replaces Node's roots, so the bundled ones are passed along with the private CA.
       const ca = opts.caPem ? [...rootCertificates, opts.caPem] : undefined;
       this.#agent = new https.Agent({ ...agentOptions, ...(ca ? { ca } : {}) });
+      this.#freshAgent = new https.Agent({ keepAlive: false, ...(ca ? { ca } : {}) });
       this.#request = https.request;
     } else {
       this.#agent = new http.Agent(agentOptions);
+      this.#freshAgent = new http.Agent({ keepAlive: false });
       this.#request = http.request;
     }
   }
@@ -103,10 +107,11 @@ export class ApiClient {
     this.#stats.checks += 1;
     const deadline = performance.now() + this.#timeoutMs;
     const payload = Buffer.from(body, 'utf8');
-    const first = await this.#attempt(payload, deadline, signal);
+    const first = await this.#attempt(payload, deadline, signal, this.#agent);
     if (first.kind !== 'retry') return first;
     this.#stats.retries += 1;
-    const second = await this.#attempt(payload, deadline, signal);
+    // Other pooled sockets may have been closed by the same server restart or idle timeout.
+    const second = await this.#attempt(payload, deadline, signal, this.#freshAgent);
     if (second.kind !== 'retry') return second;
     return { kind: 'failed', failure: 'connection', detail: `${second.detail} (after a retry on a new connection)` };
   }
@@ -118,9 +123,10 @@ export class ApiClient {
   /** Destroys every connection to the API, idle or not: call after the last check has settled. */
   close(): void {
     this.#agent.destroy();
+    this.#freshAgent.destroy();
   }
 
-  #attempt(payload: Buffer, deadline: number, signal: AbortSignal | undefined): Promise<Attempt> {
+  #attempt(payload: Buffer, deadline: number, signal: AbortSignal | undefined, agent: http.Agent): Promise<Attempt> {
     const left = Math.max(0, Math.round(deadline - performance.now()));
     if (left === 0) return Promise.resolve(timedOut(this.#timeoutMs));
     if (signal?.aborted) return Promise.resolve({ kind: 'abandoned' });
@@ -137,7 +143,7 @@ export class ApiClient {
 
       let settled = false;
       let responded = false;
-      const req = this.#request(this.#url, { method: 'POST', agent: this.#agent, headers });
+      const req = this.#request(this.#url, { method: 'POST', agent, headers });
       const finish = (outcome: Attempt, destroy = false): void => {
         if (settled) return;
         settled = true;
