@@ -5,27 +5,18 @@ import { DEFAULT_POLICY_CONFIG } from '../../functions/core/policy-config.ts';
 import type { PolicyConfig } from '../../functions/core/policy-config.ts';
 import { parsePolicyRequest } from '../../functions/core/policy-request.ts';
 import type { PolicyRequest } from '../../functions/core/types.ts';
+import { examplePolicyRequest } from '../support/policy-client.ts';
 
 /** Epoch seconds of `Sat, 28 Nov 2026 02:18:40 UTC`, the §9 header date. */
 export const LIVE_TEST_TIME = Date.UTC(2026, 10, 28, 2, 18, 40) / 1000;
 
 /** What Postfix 3.x sends for an RCPT-stage request; `undefined` removes an attribute. */
 export function postfixAttributes(overrides: Record<string, string | undefined> = {}): Map<string, string> {
+  // The attribute list is the policy client's (test/support/policy-client.ts); only the instance
+  // id differs, which log-line tests expect.
   const base: Record<string, string | undefined> = {
-    request: 'smtpd_access_policy',
-    protocol_state: 'RCPT',
-    protocol_name: 'ESMTP',
-    client_address: '192.0.2.10',
-    client_name: 'mail.example.net',
-    reverse_client_name: 'mail.example.net',
-    helo_name: 'mail.example.net',
-    sender: 'alice@example.net',
-    recipient: 'bob@example.org',
-    recipient_count: '0',
-    queue_id: '',
+    ...examplePolicyRequest(),
     instance: '1234.5678.9abc.0',
-    size: '0',
-    etrn_domain: '',
     ...overrides,
   };
   const attrs = new Map<string, string>();
