@@ -23,6 +23,7 @@ import { buildBundle, bytesByPackage } from '../build/build.ts';
 import { sha256Hex } from '../functions/http/bearer-auth.ts';
 import { createTable } from '../functions/store/dynamodb-table.ts';
 import { startDynalite } from '../test/support/dynalite.ts';
+import { functionUrlEvent } from '../test/support/function-url-event.ts';
 
 const RUNS = Number(process.env.BENCH_LAMBDA_RUNS ?? 7);
 const SIZE_TARGET_BYTES = 400_000;
@@ -84,21 +85,11 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-function functionUrlEvent(n: number): unknown {
-  const domain = 'bench.lambda-url.eu-west-1.on.aws';
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: '/v1/check',
-    rawQueryString: '',
-    headers: { host: domain, 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    requestContext: {
-      domainName: domain,
-      http: { method: 'POST', path: '/v1/check', protocol: 'HTTP/1.1', sourceIp: '198.51.100.1', userAgent: 'bench' },
-    },
+function checkEvent(n: number): unknown {
+  return functionUrlEvent({
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
     body: JSON.stringify({ client_address: `198.18.${n >> 8}.${n & 255}`, sender: `s${n}@example.net`, recipient: 'r@example.org' }),
-    isBase64Encoded: false,
-  };
+  });
 }
 
 const ms = (n: number): string => `${n.toFixed(1)} ms`;
@@ -143,7 +134,7 @@ export async function lambdaBundleBench(): Promise<void> {
       runs.empty.push(await probe(pathToFileURL(empty).href, {}, dir));
       runs.platform.push(await probe(pathToFileURL(platform).href, {}, dir));
       runs.sdk.push(await probe(sdkEntry, {}, dir));
-      const run = await probe(pathToFileURL(bundle.outfile).href, { ...lambdaEnv, PROBE_EVENTS: JSON.stringify([functionUrlEvent(2 * i), functionUrlEvent(2 * i + 1)]) }, dir);
+      const run = await probe(pathToFileURL(bundle.outfile).href, { ...lambdaEnv, PROBE_EVENTS: JSON.stringify([checkEvent(2 * i), checkEvent(2 * i + 1)]) }, dir);
       if (run.status !== 200) throw new Error(`the bundle answered ${run.status}: ${JSON.stringify(run.body)}\n${run.stderr}`);
       runs.bundle.push(run);
     }

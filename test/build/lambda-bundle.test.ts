@@ -13,6 +13,7 @@ import { sha256Hex } from '../../functions/http/bearer-auth.ts';
 import { createTable } from '../../functions/store/dynamodb-table.ts';
 import { startDynalite, type RunningDynalite } from '../support/dynalite.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
+import { functionUrlEvent } from '../support/function-url-event.ts';
 
 const TOKEN = 'bundle-test-token';
 const TABLE = 'greygate-bundle-test';
@@ -32,29 +33,13 @@ interface Result {
   body: string;
 }
 
-function functionUrlEvent(attrs: Record<string, unknown>): unknown {
-  const domain = 'abcdefghij.lambda-url.eu-west-1.on.aws';
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: '/v1/check',
-    rawQueryString: '',
-    headers: { host: domain, 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    requestContext: {
-      accountId: 'anonymous',
-      apiId: 'abcdefghij',
-      domainName: domain,
-      domainPrefix: 'abcdefghij',
-      http: { method: 'POST', path: '/v1/check', protocol: 'HTTP/1.1', sourceIp: '198.51.100.10', userAgent: 'test' },
-      requestId: 'r-1',
-      routeKey: '$default',
-      stage: '$default',
-      time: '01/Jan/2026:00:00:00 +0000',
-      timeEpoch: 1_767_225_600_000,
-    },
+/** A check as the bridge sends it through a Function URL, body base64-encoded as AWS may deliver it. */
+function checkEvent(attrs: Record<string, unknown>): unknown {
+  return functionUrlEvent({
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
     body: Buffer.from(JSON.stringify(attrs)).toString('base64'),
     isBase64Encoded: true,
-  };
+  });
 }
 
 /** The handler's answers (the last stdout line), its EMF metric lines (the others) and its log. */
@@ -120,8 +105,8 @@ describe('the Lambda bundle (dist/lambda/index.mjs)', () => {
 
     // Act
     const { results, metrics, stderr } = await invokeBundle(bundle, dir.path, lambdaEnv, [
-      functionUrlEvent({ ...attrs, policy_test_time: t0 }),
-      functionUrlEvent({ ...attrs, policy_test_time: t0 + 301 }),
+      checkEvent({ ...attrs, policy_test_time: t0 }),
+      checkEvent({ ...attrs, policy_test_time: t0 + 301 }),
     ]);
 
     // Assess
@@ -145,7 +130,7 @@ describe('the Lambda bundle (dist/lambda/index.mjs)', () => {
     const attrs = { client_address: '40.92.1.2', sender: 'carol@example.net', recipient: 'bob@example.org' };
 
     // Act
-    const { results } = await invokeBundle(bundle, dir.path, lambdaEnv, [functionUrlEvent(attrs)]);
+    const { results } = await invokeBundle(bundle, dir.path, lambdaEnv, [checkEvent(attrs)]);
 
     // Assess
     expect(JSON.parse(results[0]?.body ?? '{}')).toEqual({ action: 'DUNNO', verdict: 'pass', reason: 'client-whitelist' });

@@ -11,54 +11,11 @@ import { createLambdaHandler, openLambdaStore, type LambdaDeps } from '../../fun
 import { createDynamoDbClient, createTable } from '../../functions/store/dynamodb-table.ts';
 import type { GreylistStore } from '../../functions/store/store-port.ts';
 import { startDynalite, TEST_CREDENTIALS, TEST_REGION, type RunningDynalite } from '../support/dynalite.ts';
+import { functionUrlEvent } from '../support/function-url-event.ts';
 
 const TOKEN = 'test-token-1f3a9c';
 const PRIVACY_KEY = 'a'.repeat(64);
 const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
-
-interface EventInput {
-  method?: string;
-  path?: string;
-  headers?: Record<string, string>;
-  body?: string | null;
-  isBase64Encoded?: boolean;
-}
-
-/** A Lambda Function URL event, as AWS delivers it (payload format version 2.0). */
-function functionUrlEvent(input: EventInput = {}): LambdaEvent {
-  const method = input.method ?? 'POST';
-  const path = input.path ?? '/v1/check';
-  const domain = 'abcdefghij.lambda-url.eu-west-1.on.aws';
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: {
-      host: domain,
-      'x-forwarded-proto': 'https',
-      'x-forwarded-for': '198.51.100.10',
-      'user-agent': 'greygate-bridge/0.1.0',
-      ...input.headers,
-    },
-    requestContext: {
-      accountId: 'anonymous',
-      apiId: 'abcdefghij',
-      authentication: null,
-      authorizer: {} as never,
-      domainName: domain,
-      domainPrefix: 'abcdefghij',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '198.51.100.10', userAgent: 'greygate-bridge/0.1.0' },
-      requestId: 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef',
-      routeKey: '$default',
-      stage: '$default',
-      time: '01/Jan/2026:00:00:00 +0000',
-      timeEpoch: T0 * 1000,
-    },
-    body: input.body ?? null,
-    isBase64Encoded: input.isBase64Encoded ?? false,
-  };
-}
 
 function checkEvent(attrs: Record<string, unknown>, headers: Record<string, string> = {}): LambdaEvent {
   return functionUrlEvent({
