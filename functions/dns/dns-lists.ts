@@ -166,7 +166,7 @@ export function createDnsListChecker(options: DnsListCheckerOptions): DnsListChe
         const cached = cache.get(`${reversed}.${zone.zone}`, now);
         return cached === undefined ? undefined : { ...zone, listed: cached };
       });
-      const missing = zones.flatMap((zone, i) => (results[i] === undefined ? [i] : []));
+      const missing = zones.flatMap((_zone, i) => (results[i] === undefined ? [i] : []));
       if (missing.length === 0) return results as DnsListResult[];
 
       const resolver = newResolver();
