@@ -16,7 +16,20 @@ const DOTTED_QUAD = /^(?:0|[1-9]\d{0,2})(?:\.(?:0|[1-9]\d{0,2})){3}$/;
  * same way whichever socket family it arrived on.
  */
 export function parseIpAddress(text: string): IpAddress | null {
-  if (text.includes(':')) return parseIpv6(text);
+  // One decision parses its client address in several places (request validation, keying, each
+  // whitelist check); the last answer is kept so the repeats cost a string comparison. Results are
+  // immutable, so handing the same one out twice is safe.
+  if (text === lastText) return lastResult;
+  const result = text.includes(':') ? parseIpv6(text) : parseIpv4(text);
+  lastText = text;
+  lastResult = result;
+  return result;
+}
+
+let lastText: string | undefined;
+let lastResult: IpAddress | null = null;
+
+function parseIpv4(text: string): IpAddress | null {
   if (!DOTTED_QUAD.test(text)) return null;
   let value = 0;
   for (const octet of text.split('.')) {
@@ -30,13 +43,13 @@ export function parseIpAddress(text: string): IpAddress | null {
 function parseIpv6(text: string): IpAddress | null {
   if (text.includes('%') || !ipaddr.IPv6.isValid(text)) return null;
   const dotted = text.slice(text.lastIndexOf(':') + 1);
-  if (dotted.includes('.') && parseIpAddress(dotted) === null) return null;
+  if (dotted.includes('.') && parseIpv4(dotted) === null) return null;
   const parsed = ipaddr.IPv6.parse(text);
   if (parsed.isIPv4MappedAddress()) {
     const [a = 0, b = 0, c = 0, d = 0] = parsed.toIPv4Address().octets;
     return { family: 4, value: ((a << 24) | (b << 16) | (c << 8) | d) >>> 0 };
   }
-  return { family: 6, parts: [...parsed.parts] };
+  return { family: 6, parts: Object.freeze([...parsed.parts]) };
 }
 
 export function maxPrefixLength(ip: IpAddress): number {
