@@ -14,8 +14,13 @@
 // of its transactions, so that its next one finds the WAL fully copied and rewinds it. Measured
 // under 32 busy connections: about 2 ms on the event loop every ~2000 WAL frames, against 7–15 ms.
 //
-// If the worker cannot start or dies, the store falls back to SQLite's automatic checkpoint: the
-// old pauses, but a WAL that stays bounded.
+// The remainder is what was committed during the worker's last pass, so it stays small unless the
+// disk cannot keep up with the writes at all. If another process's checkpoint holds SQLite's
+// checkpoint lock (several greygate processes on one dbdir, or an admin's sqlite3), the worker
+// says so and the store's thread leaves the copying to that process this time.
+//
+// If the worker cannot start, dies, or fails three cycles in a row, the store falls back to
+// SQLite's automatic checkpoint: the old pauses, but a WAL that stays bounded. So does close().
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -33,7 +38,14 @@ export interface CheckpointerOptions {
 export interface Checkpointer {
   /** The store committed a transaction that wrote `rows` rows. */
   wrote(rows: number): void;
-  /** Stops the worker; the store's connection then checkpoints on close as SQLite always does. */
+  /** Checkpoint cycles the worker has completed. */
+  readonly cycles: number;
+  /** True while the worker is running and has its connection open. */
+  readonly ready: boolean;
+  /**
+   * Stops the worker and hands checkpoints back to SQLite, so a connection that goes on writing
+   * keeps a bounded WAL.
+   */
   close(): Promise<void>;
 }
 
@@ -41,10 +53,13 @@ export interface Checkpointer {
 export const DEFAULT_WRITES_PER_CHECKPOINT = 600;
 
 /**
- * Each pass copies what the one before left behind, so the remainder shrinks to the few frames
- * committed during a pass's fsyncs; a pass that ends with no commit during it finishes the job.
+ * Each pass copies what the one before left behind, so the remainder shrinks to the frames
+ * committed during one pass.
  */
 const MAX_WORKER_PASSES = 8;
+
+/** Cycles failing in a row (an I/O error, say) before the worker is given up. */
+const MAX_FAILED_CYCLES = 3;
 
 /** SQLite's automatic checkpoint threshold, restored when the worker is gone. */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
@@ -52,24 +67,28 @@ const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 // The worker is handed its source rather than a file: the store runs from TypeScript under tsx, from
 // vitest, and from the esbuild bundle, and only plain JavaScript starts the same way in all three.
 // It loads better-sqlite3 from the path the store itself resolved.
+//
+// A PASSIVE checkpoint reports the WAL's length as it was when the pass began, so one pass cannot
+// tell whether frames arrived meanwhile: only a pass that finds the same length as the one before
+// proves that everything up to the current end is copied. A pass that finds the checkpoint lock
+// taken reports busy and -1 for both counts.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.betterSqlite3);
 const db = new Database(workerData.file, { timeout: 0 });
 db.pragma('synchronous = ' + workerData.synchronous);
-// A PASSIVE checkpoint reports the WAL's length as it was when the pass began, so one pass cannot
-// tell whether frames arrived meanwhile: only a pass that finds the same length as the one before
-// proves that everything up to the current end is copied.
 parentPort.on('message', () => {
   try {
     let previous = -1;
     let caughtUp = false;
-    for (let pass = 0; pass < workerData.maxPasses && !caughtUp; pass++) {
+    let busy = false;
+    for (let pass = 0; pass < workerData.maxPasses && !caughtUp && !busy; pass++) {
       const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-      caughtUp = r.log === previous && r.checkpointed === r.log;
+      busy = r.busy !== 0 || r.log < 0;
+      caughtUp = !busy && r.log === previous && r.checkpointed === r.log;
       previous = r.log;
     }
-    parentPort.postMessage({ ok: true, caughtUp });
+    parentPort.postMessage({ ok: true, busy, caughtUp });
   } catch (error) {
     parentPort.postMessage({ ok: false, message: String(error && error.message || error) });
   }
@@ -80,6 +99,7 @@ parentPort.postMessage({ ok: true, ready: true });
 interface WorkerReply {
   ok: boolean;
   ready?: boolean;
+  busy?: boolean;
   caughtUp?: boolean;
   message?: string;
 }
@@ -88,19 +108,23 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
   const writesPerCheckpoint = options.writesPerCheckpoint ?? DEFAULT_WRITES_PER_CHECKPOINT;
   let worker: Worker | null = null;
   let ready = false;
-  let busy = false;
+  let inFlight = false;
   let written = 0;
-  let closed = false;
+  let cycles = 0;
+  let failedInRow = 0;
 
   const requestIfDue = (): void => {
-    if (worker === null || written < writesPerCheckpoint || busy || !ready) return;
+    if (worker === null || !ready || inFlight || written < writesPerCheckpoint) return;
     written = 0;
-    busy = true;
+    inFlight = true;
     worker.postMessage(null);
   };
-  const fallBack = (): void => {
+  const handBackToSqlite = (): void => {
+    const w = worker;
     worker = null;
-    if (!closed && db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+    ready = false;
+    void w?.terminate();
+    if (db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
   };
 
   try {
@@ -112,33 +136,46 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
       resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
     });
   } catch {
-    fallBack();
+    handBackToSqlite();
   }
   if (worker !== null) {
+    const own = worker;
     db.pragma('wal_autocheckpoint = 0');
-    worker.unref();
-    worker.on('message', (reply: WorkerReply) => {
+    own.unref();
+    own.on('message', (reply: WorkerReply) => {
+      if (worker !== own) return; // closed or given up meanwhile
       if (reply.ready) {
         ready = true;
         requestIfDue();
         return;
       }
-      busy = false;
-      if (closed || !db.open) return;
-      // The remainder. The store's transactions are synchronous, so this runs between two of them,
-      // competes with no write of ours and completes; when the worker caught up and nothing was
-      // committed since, it finds nothing to copy and costs nothing.
-      if (!reply.ok || db.inTransaction) return;
-      try {
-        db.pragma('wal_checkpoint(PASSIVE)');
-      } catch {
-        // An I/O error here shows again, with the store's own message, on the next write; this
-        // handler has nobody to report to, and throwing would take the process down.
+      inFlight = false;
+      if (!reply.ok) {
+        failedInRow += 1;
+        if (failedInRow >= MAX_FAILED_CYCLES) handBackToSqlite();
+        return;
       }
+      failedInRow = 0;
+      cycles += 1;
+      // The remainder. The store's transactions are synchronous, so this runs between two of them
+      // and competes with no write of ours; when the worker caught up and nothing was committed
+      // since, it finds nothing to copy and costs nothing. Skipped while another process holds
+      // the checkpoint lock: its checkpoint does the copying.
+      if (!reply.busy && db.open && !db.inTransaction) {
+        try {
+          db.pragma('wal_checkpoint(PASSIVE)');
+        } catch {
+          // An I/O error here shows again, with the store's own message, on the next write; this
+          // handler has nobody to report to, and throwing would take the process down.
+        }
+      }
+      requestIfDue();
     });
-    worker.on('error', fallBack);
-    worker.on('exit', () => {
-      if (!closed) fallBack();
+    own.on('error', () => {
+      if (worker === own) handBackToSqlite();
+    });
+    own.on('exit', () => {
+      if (worker === own) handBackToSqlite();
     });
   }
 
@@ -147,10 +184,15 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
       written += rows;
       requestIfDue();
     },
+    get cycles(): number {
+      return cycles;
+    },
+    get ready(): boolean {
+      return ready;
+    },
     async close(): Promise<void> {
-      closed = true;
       const w = worker;
-      worker = null;
+      handBackToSqlite();
       if (w !== null) await w.terminate();
     },
   };

@@ -7,7 +7,7 @@
 // Durability: WAL journal with synchronous=NORMAL by default, SQLite's own advice for WAL. Every
 // committed transaction survives a process crash (kill -9, OOM kill), because the commit is in the
 // OS page cache when it returns; an OS crash or power loss can take the transactions since the
-// last checkpoint (at most about 2000 WAL pages, 8 MiB). That never corrupts the file; it forgets some
+// last checkpoint (typically under 2000 WAL pages, 8 MiB). That never corrupts the file; it forgets some
 // recent triplets, whose senders are then greylisted once more: a delay, never a lost message.
 // `--sqlite-sync full` (synchronous=FULL) fsyncs the WAL on every commit and keeps those too, as
 // Postgrey's synced BerkeleyDB commits did. The fsync is paid on the event loop, once per commit:
@@ -21,7 +21,9 @@
 // SQLite's own locking keeps them consistent, decisions take the write lock up front (BEGIN
 // IMMEDIATE) so they never fail mid-transaction, and a writer that waits longer than
 // busyTimeoutMs gets StoreUnavailableError. WAL needs shared memory between those processes, so
-// dbdir must be on a local file system, not NFS/SMB.
+// dbdir must be on a local file system, not NFS/SMB. Each process checkpoints the WAL from its own
+// worker thread (sqlite-checkpointer.ts); when two try at once, one finds SQLite's checkpoint lock
+// taken and leaves the copying to the other.
 
 import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,8 +90,10 @@ export function openSqliteStore({
     db.pragma(`synchronous = ${sync}`);
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     migrateSchema(db, file);
-    const checkpointer = checkpointWorker ? startCheckpointer(db, { file, synchronous: sync }) : null;
-    return new SqliteGreylistStore(db, file, checkpointer);
+    const store = new SqliteGreylistStore(db, file);
+    // Last, so nothing after it can fail and leave its worker running.
+    if (checkpointWorker) store.checkpointer = startCheckpointer(db, { file, synchronous: sync });
+    return store;
   } catch (error) {
     db?.close();
     throw translateSqliteError(error, file);
@@ -232,15 +236,15 @@ class SqliteGreylistStore implements SqliteStore {
   readonly #pending: Job[] = [];
   #flushScheduled = false;
 
-  readonly #checkpointer: Checkpointer | null;
+  /** Set by openSqliteStore once the store is built; null leaves checkpoints to SQLite. */
+  checkpointer: Checkpointer | null = null;
   /** Rows written by the batch being committed, for the checkpointer's pacing. */
   #batchRows = 0;
 
-  constructor(db: BetterSqlite3.Database, file: string, checkpointer: Checkpointer | null) {
+  constructor(db: BetterSqlite3.Database, file: string) {
     this.file = file;
     this.#db = db;
     this.#s = prepareStatements(db);
-    this.#checkpointer = checkpointer;
   }
 
   /**
@@ -324,7 +328,7 @@ class SqliteGreylistStore implements SqliteStore {
       for (const job of batch) job.reject(error);
       return;
     }
-    this.#checkpointer?.wrote(this.#batchRows);
+    this.checkpointer?.wrote(this.#batchRows);
     this.#batchRows = 0;
     for (const done of settle) done();
   }
@@ -350,7 +354,7 @@ class SqliteGreylistStore implements SqliteStore {
         const clients = triplets < limit ? this.#s.purgeClients.run(now, limit - triplets).changes : 0;
         return triplets + clients;
       });
-      this.#checkpointer?.wrote(purged);
+      this.checkpointer?.wrote(purged);
       return purged;
     });
   }
@@ -375,7 +379,7 @@ class SqliteGreylistStore implements SqliteStore {
     // Decisions already queued are committed and answered, not dropped.
     while (this.#pending.length > 0) this.#flush();
     this.#db = null;
-    await this.#checkpointer?.close();
+    await this.checkpointer?.close();
     try {
       db.close();
     } catch (error) {
