@@ -24,7 +24,6 @@ export const MAX_ATTRIBUTE_CHARS = 512;
 
 const LF = 0x0a;
 const CR = 0x0d;
-const EQUALS = 0x3d;
 const EMPTY = Buffer.alloc(0);
 
 export class PolicyParser {
@@ -32,7 +31,7 @@ export class PolicyParser {
   readonly #maxAttributes: number;
   #pending: Buffer = EMPTY;
   #attrs = new Map<string, string>();
-  #lines = 0;
+  #lineCount = 0;
   #failed = false;
 
   constructor(opts: PolicyParserOptions) {
@@ -52,7 +51,7 @@ export class PolicyParser {
 
   /** True while part of a request has arrived but not its closing empty line. */
   get midRequest(): boolean {
-    return this.#lines > 0 || this.#pending.length > 0;
+    return this.#lineCount > 0 || this.#pending.length > 0;
   }
 
   push(chunk: Buffer): ParserEvent[] {
@@ -61,15 +60,19 @@ export class PolicyParser {
     // The pending tail is at most one capped line, so this copy stays small.
     const carried = this.#pending.length;
     const buf = carried > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
+    // The carried tail holds no LF, so the search starts in the new bytes: a client that drips one
+    // byte at a time is not rescanned from the start of its line on every byte.
     let start = 0;
-    // The carried tail holds no LF, so the first search starts in the new bytes: a client that
-    // drips one byte at a time is not rescanned from the start of its line on every byte.
-    for (let nl = buf.indexOf(LF, carried); nl !== -1; nl = buf.indexOf(LF, start)) {
-      const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
-      if (end - start > this.#maxLineBytes) return this.#failLine(events);
-      this.#line(buf, start, end, events);
+    if (buf.indexOf(LF, carried) !== -1) {
+      const complete = buf.lastIndexOf(LF) + 1;
+      // All complete lines decoded at once: one call into the UTF-8 decoder per chunk instead of
+      // two per line. LF is ASCII, so decoding whole and splitting at LF and `=` gives the same
+      // strings as decoding each piece. The decoder never yields more UTF-16 units than it read
+      // bytes, so equal totals mean every line's length in units is its length in bytes, which
+      // the line cap is about; otherwise (non-ASCII text) each line is decoded on its own.
+      const text = buf.toString('utf8', 0, complete);
+      start = text.length === complete ? this.#lines(text, events) : this.#linesOfBytes(buf, complete, events);
       if (this.#failed) return events;
-      start = nl + 1;
     }
     const rest = buf.length - start;
     // One byte of slack for a CR whose LF has not arrived yet.
@@ -81,18 +84,50 @@ export class PolicyParser {
     return events;
   }
 
-  #line(buf: Buffer, start: number, end: number, events: ParserEvent[]): void {
-    if (start === end) {
+  /** The lines of `text`, which ends in LF and has one byte per UTF-16 unit; returns its length. */
+  #lines(text: string, events: ParserEvent[]): number {
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      const end = nl > start && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+      if (end - start > this.#maxLineBytes) {
+        this.#failLine(events);
+        return start;
+      }
+      this.#line(text.slice(start, end), events);
+      if (this.#failed) return start;
+      start = nl + 1;
+    }
+    return start;
+  }
+
+  /** The lines in the first `complete` bytes of `buf` (which end in LF); returns `complete`. */
+  #linesOfBytes(buf: Buffer, complete: number, events: ParserEvent[]): number {
+    let start = 0;
+    for (let nl = buf.indexOf(LF); nl !== -1 && nl < complete; nl = buf.indexOf(LF, start)) {
+      const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
+      if (end - start > this.#maxLineBytes) {
+        this.#failLine(events);
+        return start;
+      }
+      this.#line(buf.toString('utf8', start, end), events);
+      if (this.#failed) return start;
+      start = nl + 1;
+    }
+    return start;
+  }
+
+  #line(line: string, events: ParserEvent[]): void {
+    if (line.length === 0) {
       // A blank line with nothing before it is skipped: answering it would hand the client an
       // extra reply and shift every later answer by one.
-      if (this.#lines === 0) return;
+      if (this.#lineCount === 0) return;
       events.push({ type: 'request', attrs: this.#attrs });
       this.#attrs = new Map();
-      this.#lines = 0;
+      this.#lineCount = 0;
       return;
     }
-    this.#lines += 1;
-    if (this.#lines > this.#maxAttributes) {
+    this.#lineCount += 1;
+    if (this.#lineCount > this.#maxAttributes) {
       this.#failed = true;
       this.#pending = EMPTY;
       this.#attrs = new Map();
@@ -103,16 +138,13 @@ export class PolicyParser {
       });
       return;
     }
-    const eq = buf.indexOf(EQUALS, start);
+    const eq = line.indexOf('=');
     // `=value` has no name; Postgrey's regex needs at least one character before the `=`.
-    if (eq <= start || eq >= end) {
-      events.push({ type: 'garbage', line: buf.toString('utf8', start, end) });
+    if (eq <= 0) {
+      events.push({ type: 'garbage', line });
       return;
     }
-    // UTF-8 continuation bytes are >= 0x80, so splitting the bytes at `=` never cuts a character.
-    const name = truncate(buf.toString('utf8', start, eq));
-    const value = truncate(buf.toString('utf8', eq + 1, end));
-    this.#attrs.set(name, value);
+    this.#attrs.set(truncate(line.slice(0, eq)), truncate(line.slice(eq + 1)));
   }
 
   #failLine(events: ParserEvent[]): ParserEvent[] {

@@ -171,6 +171,21 @@ describe('PolicyParser', () => {
     expect(parser.failed).toBe(true);
   });
 
+  it('counts the line limit in bytes, not characters, for UTF-8 text', () => {
+    // Prepare: 7 + 12 × 2 = 31 bytes fits in 32, 7 + 13 × 2 = 33 bytes does not, though both are
+    // under 32 characters
+    const fits = new PolicyParser({ maxLineBytes: 32, maxAttributes: 10 });
+    const over = new PolicyParser({ maxLineBytes: 32, maxAttributes: 10 });
+
+    // Act
+    const accepted = feed(fits, `sender=${'é'.repeat(12)}\nrecipient=b\n\n`);
+    const refused = feed(over, `recipient=b\nsender=${'é'.repeat(13)}\n\n`);
+
+    // Assess
+    expect(requests(accepted)).toEqual([{ sender: 'é'.repeat(12), recipient: 'b' }]);
+    expect(refused).toEqual([{ type: 'oversize', what: 'line', detail: 'line longer than 32 bytes' }]);
+  });
+
   it('reports an endless line as soon as it passes the limit, without waiting for its newline', () => {
     // Prepare
     const parser = new PolicyParser({ maxLineBytes: 4096, maxAttributes: 10 });
