@@ -249,9 +249,10 @@ class SqliteGreylistStore implements SqliteStore {
 
   /**
    * Group commit: decisions that arrive in the same turn of the event loop (many Postfix
-   * connections at once) share one transaction and so one fsync, each inside its own savepoint so
-   * a failing decide() undoes only its own writes. Every promise resolves only after the COMMIT,
-   * so no answer is ever sent for a decision that could still be lost.
+   * connections at once) share one transaction and so one fsync, each isolated from the others: a
+   * failing decide() writes nothing, and a failing write undoes its own decision's writes only.
+   * Every promise resolves only after the COMMIT, so no answer is ever sent for a decision that
+   * could still be lost.
    */
   runDecision<T extends { writes: DecisionWrites }>(
     keys: DecisionKeys,
@@ -275,15 +276,28 @@ class SqliteGreylistStore implements SqliteStore {
             throw new DecideFailed(error);
           }
           checkWrites(keys, result.writes);
-          const { triplet, client } = result.writes;
-          if (triplet) {
-            this.#s.putTriplet.run(keys.triplet, triplet.firstSeen, triplet.lastSeen, triplet.expiresAt);
-            this.#batchRows++;
+          const { triplet } = result.writes;
+          const client = keys.client === null ? undefined : result.writes.client;
+          // A failing statement undoes itself, so a decision with one write needs no savepoint; one
+          // with two takes one, so that the second failing also undoes the first.
+          const both = triplet !== undefined && client !== undefined;
+          if (both) this.#s.savepoint.run();
+          try {
+            if (triplet) this.#s.putTriplet.run(keys.triplet, triplet.firstSeen, triplet.lastSeen, triplet.expiresAt);
+            if (client && keys.client !== null) {
+              this.#s.putClient.run(keys.client, client.count, client.lastSeen, client.expiresAt);
+            }
+          } catch (error) {
+            // SQLite rolls the whole transaction back by itself on SQLITE_FULL and some I/O errors:
+            // then there is no savepoint left, and the batch fails with the real cause.
+            if (both && this.#db?.inTransaction) {
+              this.#s.rollbackTo.run();
+              this.#s.release.run();
+            }
+            throw error;
           }
-          if (client && keys.client !== null) {
-            this.#s.putClient.run(keys.client, client.count, client.lastSeen, client.expiresAt);
-            this.#batchRows++;
-          }
+          if (both) this.#s.release.run();
+          this.#batchRows += (triplet ? 1 : 0) + (client ? 1 : 0);
           return () => resolve(result);
         },
         reject,
@@ -307,16 +321,10 @@ class SqliteGreylistStore implements SqliteStore {
       this.#run(() =>
         this.#transaction(this.#s.beginWrite, () => {
           for (const job of batch) {
-            this.#s.savepoint.run();
             try {
               settle.push(job.run());
-              this.#s.release.run();
             } catch (error) {
-              // SQLite rolls the whole transaction back by itself on SQLITE_FULL and some I/O
-              // errors: then there is no savepoint left, and the batch fails with the real cause.
               if (!this.#db?.inTransaction) throw error;
-              this.#s.rollbackTo.run();
-              this.#s.release.run();
               const reported = error instanceof DecideFailed ? error.error : error instanceof StoreError ? error : translateSqliteError(error, this.file);
               settle.push(() => job.reject(reported));
             }

@@ -335,6 +335,42 @@ describe('sqlite group commit', () => {
     expect(counts).toEqual({ triplets: 2, clients: 0 });
   });
 
+  it('undoes the triplet write of a decision whose client write fails, and only that decision', async () => {
+    // Prepare: a trigger (from a second connection) refuses one client key, as a full disk would
+    const dir = await makeTempDir();
+    const store = openSqliteStore({ dbdir: dir.path });
+    const admin = new Database(join(dir.path, FILE_NAME));
+    admin.exec(
+      "CREATE TRIGGER refuse_client BEFORE INSERT ON clients WHEN NEW.key = 'bad-client' " +
+        "BEGIN SELECT RAISE(ABORT, 'client write refused'); END",
+    );
+    admin.close();
+    const now = 1_800_000_000;
+    const both = () => ({
+      writes: {
+        triplet: { firstSeen: now, lastSeen: now, expiresAt: now + 60 },
+        client: { count: 1, lastSeen: now, expiresAt: now + 60 },
+      },
+    });
+
+    // Act: two decisions with two writes each, in one batch
+    const results = await Promise.allSettled([
+      store.runDecision({ triplet: 'refused', client: 'bad-client' }, now, both),
+      store.runDecision({ triplet: 'accepted', client: 'good-client' }, now, both),
+    ]);
+    const refused = await store.peek({ triplet: 'refused', client: 'bad-client' }, now);
+    const accepted = await store.peek({ triplet: 'accepted', client: 'good-client' }, now);
+    await store.close();
+    await dir.cleanup();
+
+    // Assess
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toContain('client write refused');
+    expect(refused).toEqual({ triplet: null, client: null });
+    expect(accepted.triplet).not.toBeNull();
+    expect(accepted.client).not.toBeNull();
+  });
+
   it('sees, within one batch, what an earlier decision on the same key wrote', async () => {
     // Prepare
     const dir = await makeTempDir();
