@@ -5,7 +5,7 @@
 //
 // Importing this module builds nothing; the CDK stack and the tests call buildBundle().
 
-import { statSync, writeFileSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, buildSync, type BuildOptions, type Metafile } from 'esbuild';
@@ -55,6 +55,8 @@ function outputOptions(definition: BundleDefinition, outDir: string): { options:
     return { options: { ...definition.options, entryPoints: [definition.entry], outfile, absWorkingDir: REPO_ROOT }, outfile };
   }
   const out = dirname(outfile);
+  // Chunk names carry content hashes: each build would otherwise leave the last one's behind.
+  rmSync(join(out, 'chunks'), { recursive: true, force: true });
   return {
     options: {
       ...definition.options,

@@ -10,14 +10,12 @@
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getRequestListener } from '@hono/node-server';
 import { InstanceMemory } from '../../bridge/instance-memory.ts';
 import { createPolicyServer, type PolicyServer } from '../../bridge/policy-server.ts';
 import { S25R_RULESET_VERSION, type Whitelists } from '../core/index.ts';
 import type { ServeConfig } from '../config.ts';
 import type { Logger } from '../decision-log.ts';
 import { createDecisionService } from '../decision-service.ts';
-import { createApp } from '../http/app.ts';
 import { startPurger } from '../store/purge-scheduler.ts';
 import type { GreylistStore } from '../store/store-port.ts';
 import { createServePolicyHandler } from './policy-handler.ts';
@@ -81,6 +79,12 @@ export async function startServe(
   try {
     for (const address of config.listen) await policyServer.listen(address);
     if (config.http) {
+      // Loaded only when asked for: a policy-only server (--no-http, as Postgrey) then carries
+      // neither Hono nor the request validation nor Node's fetch classes.
+      const [{ getRequestListener }, { createApp }] = await Promise.all([
+        import('@hono/node-server'),
+        import('../http/app.ts'),
+      ]);
       const app = createApp({ service, logger, ping: () => store.ping(), tokenSha256: config.tokenSha256 });
       httpServer = createServer(getRequestListener(app.fetch));
       // Keep-alive longer than typical client pools so MTAs reuse connections.
