@@ -7,8 +7,9 @@
 // Durability: WAL journal with synchronous=NORMAL by default, SQLite's own advice for WAL. Every
 // committed transaction survives a process crash (kill -9, OOM kill), because the commit is in the
 // OS page cache when it returns; an OS crash or power loss can take the transactions since the
-// last checkpoint (typically under 2000 WAL pages, 8 MiB). That never corrupts the file; it forgets some
-// recent triplets, whose senders are then greylisted once more: a delay, never a lost message.
+// last checkpoint (a minute of writes at most, less under load). That never corrupts the file; it
+// forgets some recent triplets, whose senders are then greylisted once more: a delay, never a lost
+// message.
 // `--sqlite-sync full` (synchronous=FULL) fsyncs the WAL on every commit and keeps those too, as
 // Postgrey's synced BerkeleyDB commits did. The fsync is paid on the event loop, once per commit:
 // group commit shares it among concurrent connections, so FULL costs most with one connection
@@ -221,10 +222,10 @@ interface Job {
 
 /**
  * The WAL file is truncated back to this size when it starts over, so a burst does not keep its
- * disk space. Above the size one checkpoint interval fills (about 2000 pages, 8 MiB), so the
+ * disk space. Above the size one checkpoint interval fills (about 6000 pages, 24 MiB), so the
  * steady state does not pay a truncate and a regrowth of the file per checkpoint.
  */
-const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** Bounds one transaction's lock time; larger bursts are split over several turns of the loop. */
 const MAX_BATCH = 256;
