@@ -29,8 +29,11 @@ export async function dynamoDbClientFor(config: Pick<ServeConfig, 'dynamodbEndpo
 export async function openConfiguredStore(
   config: Pick<ServeConfig, 'store' | 'dbdir' | 'sqliteSync' | 'table' | 'dynamodbEndpoint' | 'policy'>,
   env: Env,
+  warn: (message: string) => void = () => {},
 ): Promise<GreylistStore> {
-  if (config.store === 'sqlite') return openSqliteStore({ dbdir: config.dbdir, synchronous: config.sqliteSync });
+  if (config.store === 'sqlite') {
+    return openSqliteStore({ dbdir: config.dbdir, synchronous: config.sqliteSync, onWarning: warn });
+  }
   const { createDynamoDbStore } = await import('../store/dynamodb-store.ts');
   return createDynamoDbStore({
     client: await dynamoDbClientFor(config, env),

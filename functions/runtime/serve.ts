@@ -55,7 +55,7 @@ export async function startServe(
   const whitelistPaths = { clients: config.whitelistClients, recipients: config.whitelistRecipients };
   let whitelists: Whitelists = await loadWhitelistFiles(whitelistPaths, logger);
 
-  const store = await openConfiguredStore(config, env);
+  const store = await openConfiguredStore(config, env, (message) => logger.warn(message));
 
   const service = createDecisionService({
     store,

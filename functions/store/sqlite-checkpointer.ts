@@ -35,6 +35,8 @@ export interface CheckpointerOptions {
   writesPerCheckpoint?: number;
   /** Longest time written rows wait for a checkpoint when traffic is low. */
   maxIntervalMs?: number;
+  /** Told, once, why checkpoints went back to SQLite (the admin's log). */
+  onFallback?: (reason: string) => void;
 }
 
 export interface Checkpointer {
@@ -100,7 +102,7 @@ parentPort.on('message', () => {
       caughtUp = !busy && r.log === previous && r.checkpointed === r.log;
       previous = r.log;
     }
-    parentPort.postMessage({ ok: true, busy, caughtUp });
+    parentPort.postMessage({ ok: true, busy });
   } catch (error) {
     parentPort.postMessage({ ok: false, message: String(error && error.message || error) });
   }
@@ -112,7 +114,6 @@ interface WorkerReply {
   ok: boolean;
   ready?: boolean;
   busy?: boolean;
-  caughtUp?: boolean;
   message?: string;
 }
 
@@ -137,14 +138,18 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
   };
   const timer = setInterval(request, maxIntervalMs);
   timer.unref();
-  const handBackToSqlite = (): void => {
+  const handBackToSqlite = (reason: string | null): void => {
     clearInterval(timer);
     const w = worker;
     worker = null;
     ready = false;
     void w?.terminate();
     if (db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+    if (reason !== null) options.onFallback?.(reason);
   };
+  const failed = (what: string, error: unknown): string =>
+    `the WAL checkpoint thread ${what} (${error instanceof Error ? error.message : String(error)}); ` +
+    'SQLite checkpoints inside commits again, which pauses answers for some milliseconds now and then';
 
   try {
     const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -154,8 +159,8 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
       // The worker only relays pragma results; a small heap keeps it from growing the process.
       resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
     });
-  } catch {
-    handBackToSqlite();
+  } catch (error) {
+    handBackToSqlite(failed('could not start', error));
   }
   if (worker !== null) {
     const own = worker;
@@ -171,7 +176,7 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
       inFlight = false;
       if (!reply.ok) {
         failedInRow += 1;
-        if (failedInRow >= MAX_FAILED_CYCLES) handBackToSqlite();
+        if (failedInRow >= MAX_FAILED_CYCLES) handBackToSqlite(failed(`failed ${failedInRow} times in a row`, reply.message));
         return;
       }
       failedInRow = 0;
@@ -190,11 +195,11 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
       }
       requestIfDue();
     });
-    own.on('error', () => {
-      if (worker === own) handBackToSqlite();
+    own.on('error', (error) => {
+      if (worker === own) handBackToSqlite(failed('stopped', error));
     });
-    own.on('exit', () => {
-      if (worker === own) handBackToSqlite();
+    own.on('exit', (code) => {
+      if (worker === own) handBackToSqlite(failed('exited', `code ${code}`));
     });
   }
 
@@ -211,7 +216,7 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
     },
     async close(): Promise<void> {
       const w = worker;
-      handBackToSqlite();
+      handBackToSqlite(null);
       if (w !== null) await w.terminate();
     },
   };

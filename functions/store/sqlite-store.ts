@@ -60,6 +60,8 @@ export interface SqliteStoreOptions {
    * SQLite, inside the commits on the event loop.
    */
   checkpointWorker?: boolean;
+  /** Warnings an admin should see (the checkpoint thread gave up); not per decision. */
+  onWarning?: (message: string) => void;
 }
 
 export interface SqliteStore extends GreylistStore {
@@ -76,6 +78,7 @@ export function openSqliteStore({
   busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
   synchronous = 'normal',
   checkpointWorker = true,
+  onWarning,
 }: SqliteStoreOptions): SqliteStore {
   prepareDbdir(dbdir);
   const file = join(dbdir, fileName);
@@ -93,7 +96,9 @@ export function openSqliteStore({
     migrateSchema(db, file);
     const store = new SqliteGreylistStore(db, file);
     // Last, so nothing after it can fail and leave its worker running.
-    if (checkpointWorker) store.checkpointer = startCheckpointer(db, { file, synchronous: sync });
+    if (checkpointWorker) {
+      store.checkpointer = startCheckpointer(db, { file, synchronous: sync, onFallback: onWarning });
+    }
     return store;
   } catch (error) {
     db?.close();

@@ -106,12 +106,21 @@ describe('sqlite checkpoint worker', () => {
     expect(statSync(file).size).toBeGreaterThan(sizeBefore);
   });
 
-  it('hands checkpoints back to SQLite when the worker cannot open the database', async () => {
+  it('hands checkpoints back to SQLite when the worker cannot open the database, and says why', async () => {
     // Act
-    checkpointer = startCheckpointer(db, { file: join(tmp.path, 'missing-dir', 'x.sqlite'), synchronous: 'NORMAL' });
+    const reasons: string[] = [];
+    checkpointer = startCheckpointer(db, {
+      file: join(tmp.path, 'missing-dir', 'x.sqlite'),
+      synchronous: 'NORMAL',
+      onFallback: (reason) => reasons.push(reason),
+    });
 
     // Assess: SQLite's own default threshold again, so the WAL stays bounded
     await until(() => autocheckpoint() === 1000, 'the automatic checkpoint to be restored');
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toMatch(
+      /^the WAL checkpoint thread stopped \(Cannot open database because the directory does not exist\); SQLite checkpoints inside commits again/,
+    );
   });
 
   it('stops its worker on close and hands checkpoints back to SQLite for a connection that goes on writing', async () => {
