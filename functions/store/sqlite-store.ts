@@ -60,6 +60,8 @@ export interface SqliteStoreOptions {
    * SQLite, inside the commits on the event loop.
    */
   checkpointWorker?: boolean;
+  /** Rows written between two checkpoints of the worker (default DEFAULT_WRITES_PER_CHECKPOINT). */
+  checkpointEveryRows?: number;
   /** Warnings an admin should see (the checkpoint thread gave up); not per decision. */
   onWarning?: (message: string) => void;
 }
@@ -78,6 +80,7 @@ export function openSqliteStore({
   busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS,
   synchronous = 'normal',
   checkpointWorker = true,
+  checkpointEveryRows,
   onWarning,
 }: SqliteStoreOptions): SqliteStore {
   prepareDbdir(dbdir);
@@ -98,7 +101,12 @@ export function openSqliteStore({
     const store = new SqliteGreylistStore(db, file);
     // Last, so nothing after it can fail and leave its worker running.
     if (checkpointWorker) {
-      store.checkpointer = startCheckpointer(db, { file, synchronous: sync, onFallback: onWarning });
+      store.checkpointer = startCheckpointer(db, {
+        file,
+        synchronous: sync,
+        writesPerCheckpoint: checkpointEveryRows,
+        onFallback: onWarning,
+      });
     }
     return store;
   } catch (error) {
@@ -228,10 +236,10 @@ interface Job {
 
 /**
  * The WAL file is truncated back to this size when it starts over, so a burst does not keep its
- * disk space. Above the size one checkpoint interval fills (about 6000 pages, 24 MiB), so the
+ * disk space. Above the size one checkpoint interval fills (about 23,000 pages, 90 MiB), so the
  * steady state does not pay a truncate and a regrowth of the file per checkpoint.
  */
-const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+const WAL_SIZE_LIMIT_BYTES = 128 * 1024 * 1024;
 
 /**
  * SQLite's page cache, per connection. Its default (2 MiB) holds the B-tree pages of only a few
