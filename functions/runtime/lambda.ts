@@ -46,6 +46,11 @@ export interface LambdaDeps {
   writeMetrics?: (line: string) => void;
   /** Milliseconds since the epoch; default Date.now. */
   clock?: () => number;
+  /**
+   * Build the container's state at once instead of on the first request, and open the DynamoDB
+   * connection meanwhile (the exported handler does, during Lambda's init phase).
+   */
+  warm?: boolean;
 }
 
 function writeToStdout(line: string): void {
@@ -128,6 +133,10 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   }
   const logger = createLogger({ format: 'json', quiet: config.quiet, verbose: config.verbose, ...logStream });
   const store = await (deps.openStore ?? openLambdaStore)(config);
+  // The first decision would otherwise pay for the connection (TLS on Lambda), the credentials and
+  // the signing key on its own time; started here, the round trip overlaps the rest of the start
+  // and of the first request. Its failure is for the decisions to report, not for this read.
+  if (deps.warm) store.ping().catch(() => {});
   const { whitelists, source } = await loadLambdaWhitelists(config, logger);
   const clock = deps.clock ?? Date.now;
   const metrics = createMetrics({ namespace: config.metricsNamespace, write: deps.writeMetrics ?? writeToStdout, clock });
@@ -186,6 +195,11 @@ function startupFailedHandler(logger: Logger, err: unknown): LambdaHandler {
  */
 export function createLambdaHandler(env: Readonly<Record<string, string | undefined>>, deps: LambdaDeps = {}): LambdaHandler {
   let ready: Promise<LambdaHandler> | undefined;
+  if (deps.warm) {
+    ready = buildHandler(env, deps);
+    // Awaited by the first request, which reports a failure; until then it must not count as unhandled.
+    ready.catch(() => {});
+  }
   return async (event, context) => {
     ready ??= buildHandler(env, deps);
     let inner: LambdaHandler;
@@ -201,4 +215,4 @@ export function createLambdaHandler(env: Readonly<Record<string, string | undefi
   };
 }
 
-export const handler: LambdaHandler = createLambdaHandler(process.env);
+export const handler: LambdaHandler = createLambdaHandler(process.env, { warm: true });

@@ -3,7 +3,7 @@
 
 import { PassThrough, Writable } from 'node:stream';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { sha256Hex } from '../../functions/http/bearer-auth.ts';
 import type { LambdaConfig } from '../../functions/runtime/lambda-config.ts';
@@ -432,5 +432,52 @@ describe('Lambda handler: configuration', () => {
     expect(failed.statusCode).toBe(500);
     expect(recovered.statusCode).toBe(200);
     expect(logs.lines().find((l) => l.level === 'error')?.msg).toBe('greygate could not start: Error: endpoint is not a URL');
+  });
+});
+
+describe('Lambda handler: container start', () => {
+  it('when warm, builds its state and reads from DynamoDB before the first request arrives', async () => {
+    // Prepare: the store as the function wires it, counting what reaches it
+    const seen: string[] = [];
+    const counted = (config: LambdaConfig): GreylistStore => {
+      const store = dynaliteStore(config);
+      seen.push('opened');
+      return new Proxy(store, {
+        get(target, name) {
+          const value = Reflect.get(target, name) as unknown;
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            seen.push(String(name));
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+    };
+
+    // Act: no request yet
+    const handler = lambda(lambdaEnv(), { openStore: counted, warm: true });
+    await vi.waitFor(() => expect(seen).toEqual(['opened', 'ping']));
+    const result = await handler(checkEvent(triplet(90)));
+
+    // Assess: the first request found the store open and made it decide
+    expect(result.statusCode).toBe(200);
+    expect(seen).toEqual(['opened', 'ping', 'runDecision']);
+  });
+
+  it('when not warm, touches nothing until the first request', async () => {
+    // Prepare
+    const seen: string[] = [];
+
+    // Act
+    lambda(lambdaEnv(), {
+      openStore: (config) => {
+        seen.push('opened');
+        return dynaliteStore(config);
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // Assess
+    expect(seen).toEqual([]);
   });
 });
