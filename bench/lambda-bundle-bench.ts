@@ -25,7 +25,7 @@ import { createTable } from '../functions/store/dynamodb-table.ts';
 import { startDynalite } from '../test/support/dynalite.ts';
 import { functionUrlEvent } from '../test/support/function-url-event.ts';
 
-const RUNS = Number(process.env.BENCH_LAMBDA_RUNS ?? 7);
+const RUNS = Number(process.env.BENCH_LAMBDA_RUNS ?? 11);
 const SIZE_TARGET_BYTES = 400_000;
 const COLD_TARGET_MS = 150;
 const TOKEN = 'bench-token';
