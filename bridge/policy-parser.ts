@@ -84,7 +84,10 @@ export class PolicyParser {
     return events;
   }
 
-  /** The lines of `text`, which ends in LF and has one byte per UTF-16 unit; returns its length. */
+  /**
+   * The lines of `text`, which ends in LF and has one byte per UTF-16 unit. Returns where it
+   * stopped: the end of `text`, or the start of the line that broke a limit.
+   */
   #lines(text: string, events: ParserEvent[]): number {
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
@@ -100,7 +103,7 @@ export class PolicyParser {
     return start;
   }
 
-  /** The lines in the first `complete` bytes of `buf` (which end in LF); returns `complete`. */
+  /** The lines in the first `complete` bytes of `buf` (which end in LF); returns as #lines does. */
   #linesOfBytes(buf: Buffer, complete: number, events: ParserEvent[]): number {
     let start = 0;
     for (let nl = buf.indexOf(LF); nl !== -1 && nl < complete; nl = buf.indexOf(LF, start)) {
