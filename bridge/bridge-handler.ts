@@ -148,11 +148,15 @@ export function createBridgeHandler(opts: BridgeHandlerOptions): { handler: Poli
  * so the bridge must not turn one into a refused request.
  */
 export function requestBody(attrs: ReadonlyMap<string, string>): string {
-  const body: Record<string, string> = {};
+  // Written as text rather than through an object and JSON.stringify: about twice as fast (an
+  // object with ~20 keys made per request goes to V8's slow dictionary mode). Names need no
+  // escaping, ATTRIBUTE_NAME admits only [a-z0-9_].
+  let json = '';
   for (const [name, value] of attrs) {
-    if (name !== 'request' && ATTRIBUTE_NAME.test(name)) body[name] = value;
+    if (name === 'request' || !ATTRIBUTE_NAME.test(name)) continue;
+    json += `${json === '' ? '{' : ','}"${name}":${JSON.stringify(value)}`;
   }
-  return JSON.stringify(body);
+  return json === '' ? '{}' : `${json}}`;
 }
 
 function describeRequest(attrs: ReadonlyMap<string, string>): { text: string; fields: Record<string, string> } {

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { CheckOutcome } from '../../bridge/api-client.ts';
-import { createBridgeHandler } from '../../bridge/bridge-handler.ts';
+import { createBridgeHandler, requestBody } from '../../bridge/bridge-handler.ts';
 import { InstanceMemory } from '../../bridge/instance-memory.ts';
 import { examplePolicyRequest, type PolicyAttributes } from '../support/policy-client.ts';
 import { recordingLogger } from './policy-server-harness.ts';
@@ -77,5 +77,34 @@ describe('greygate-bridge answer rules', () => {
     expect(errors).toContain('5 more API failure(s) were not logged in the last 10 s');
     expect(errors[errors.length - 1]).toBe('2 more API failure(s) were not logged');
     expect(logger.messages('info')).toEqual(['API answering again after 47 failed check(s)']);
+  });
+});
+
+describe('greygate-bridge request body', () => {
+  it('sends every attribute the API accepts as JSON, escaped, and leaves out the rest', () => {
+    // Prepare: values that need escaping, an empty one, and names the API would refuse
+    const attrs = new Map([
+      ['request', 'smtpd_access_policy'],
+      ['client_address', '192.0.2.1'],
+      ['sender', 'a"b\\c@example.net'],
+      ['recipient', 'b@example.org'],
+      ['queue_id', ''],
+      ['ccert_subject', 'CN=Ünïcode \u0001 tab\there'],
+      ['Mixed_Case', 'x'],
+      ['x-dash', 'y'],
+    ]);
+
+    // Act
+    const body = requestBody(attrs);
+
+    // Assess
+    expect(JSON.parse(body)).toEqual({
+      client_address: '192.0.2.1',
+      sender: 'a"b\\c@example.net',
+      recipient: 'b@example.org',
+      queue_id: '',
+      ccert_subject: 'CN=Ünïcode \u0001 tab\there',
+    });
+    expect(requestBody(new Map([['request', 'smtpd_access_policy']]))).toBe('{}');
   });
 });
