@@ -15,6 +15,8 @@ export interface Logger {
   debug?: LogFn;
   /** False when info lines are dropped (`-q`), so callers can skip building them. */
   infoEnabled?: boolean;
+  /** False when the format writes the message alone (text), so callers can skip building fields. */
+  fieldsEnabled?: boolean;
 }
 
 export interface LoggerOptions {
@@ -72,6 +74,7 @@ export function createLogger(opts: LoggerOptions): Required<Logger> {
     debug: opts.verbose ? (msg, fields) => emit('debug', msg, fields) : noop,
     info: opts.quiet ? noop : (msg, fields) => emit('info', msg, fields),
     infoEnabled: !opts.quiet,
+    fieldsEnabled: opts.format === 'json',
     warn: (msg, fields) => emit('warn', msg, fields),
     error: (msg, fields) => emit('error', msg, fields),
   };
@@ -84,6 +87,7 @@ export const silentLogger: Required<Logger> = {
   warn: () => {},
   error: () => {},
   infoEnabled: false,
+  fieldsEnabled: false,
 };
 
 // C0 controls, DEL, C1 controls and the Unicode line/paragraph separators: anything that could

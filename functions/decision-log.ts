@@ -13,6 +13,8 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
   /** False when info lines are dropped (`-q`): the per-request line is then not even built. */
   infoEnabled?: boolean;
+  /** False when the format writes the message alone (text logs): the fields are then not built. */
+  fieldsEnabled?: boolean;
 }
 
 export function logDecision(logger: Logger, request: PolicyRequest, decision: Decision): void {
@@ -24,7 +26,7 @@ export function logDecision(logger: Logger, request: PolicyRequest, decision: De
     }
   }
   if (logger.infoEnabled === false) return;
-  logger.info(formatLogLine(request, decision), logFields(request, decision));
+  logger.info(formatLogLine(request, decision), logger.fieldsEnabled === false ? undefined : logFields(request, decision));
 }
 
 /** A decision as the HTTP API returns it. */

@@ -32,6 +32,7 @@ export function recordingLogger(): RecordingLogger {
     warn: at('warn'),
     error: at('error'),
     infoEnabled: true,
+    fieldsEnabled: true,
   };
 }
 
