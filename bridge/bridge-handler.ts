@@ -86,11 +86,11 @@ export function createBridgeHandler(opts: BridgeHandlerOptions): { handler: Poli
       // ApiClient returns failures as data; a throw here is a bug, and still must not block mail.
       outcome = { kind: 'failed', failure: 'internal', detail: err instanceof Error ? err.message : String(err) };
     }
-    const who = describeRequest(attrs);
-
+    // The request's description is built only on the paths that log it, not for every answer.
     if (outcome.kind === 'abandoned') {
       // Not the API's fault, and the answer goes nowhere: no error line, no failure count.
       stats.abandoned += 1;
+      const who = describeRequest(attrs);
       logger.debug?.(`Postfix client ${info.client} went away before the API answered: ${who.text}`, who.fields);
       return onErrorAction;
     }
@@ -98,6 +98,7 @@ export function createBridgeHandler(opts: BridgeHandlerOptions): { handler: Poli
       stats.failures[outcome.failure] += 1;
       stats.onErrorAnswers += 1;
       failingSince += 1;
+      const who = describeRequest(attrs);
       logFailure(`API check failed (${outcome.failure}: ${outcome.detail}), answering ${onErrorAction}: ${who.text}`, {
         failure: outcome.failure,
         detail: outcome.detail,
@@ -115,6 +116,7 @@ export function createBridgeHandler(opts: BridgeHandlerOptions): { handler: Poli
 
     if (outcome.kind === 'refused') {
       stats.refused += 1;
+      const who = describeRequest(attrs);
       const field = outcome.field === undefined ? '' : `, field ${outcome.field}`;
       const fields = { status: outcome.status, code: outcome.code, ...(outcome.field === undefined ? {} : { field: outcome.field }), answer: DUNNO, ...who.fields };
       if (outcome.status === 401 || outcome.status === 403) {
