@@ -22,6 +22,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { urlToHttpOptions } from 'node:url';
 
 export type FailureKind = 'timeout' | 'connection' | 'server-error' | 'invalid-answer';
 
@@ -65,10 +66,17 @@ const DEFAULT_MAX_SOCKETS = 256;
 const MAX_ANSWER_BYTES = 64 * 1024;
 const MAX_ACTION_CHARS = 4096;
 
+const FIXED_HEADERS: Readonly<http.OutgoingHttpHeaders> = {
+  'content-type': 'application/json',
+  accept: 'application/json',
+  'user-agent': 'greygate-bridge',
+};
+
 type Attempt = CheckOutcome | { kind: 'retry'; detail: string };
 
 export class ApiClient {
-  readonly #url: URL;
+  /** Where every check goes, as request options: the URL is taken apart once, not per check. */
+  readonly #target: http.RequestOptions;
   readonly #timeoutMs: number;
   readonly #authorization: () => string | undefined;
   readonly #agent: http.Agent;
@@ -78,7 +86,7 @@ export class ApiClient {
   readonly #stats: ApiClientStats = { checks: 0, retries: 0, connectionsOpened: 0 };
 
   constructor(opts: ApiClientOptions) {
-    this.#url = opts.checkUrl;
+    this.#target = { ...urlToHttpOptions(opts.checkUrl), method: 'POST' };
     this.#timeoutMs = opts.timeoutMs;
     this.#authorization = opts.authorization;
     const agentOptions: http.AgentOptions = {
@@ -89,7 +97,7 @@ export class ApiClient {
       // The most recently used socket first: the others idle out instead of all staying warm.
       scheduling: 'lifo',
     };
-    if (this.#url.protocol === 'https:') {
+    if (opts.checkUrl.protocol === 'https:') {
       // `ca` replaces Node's roots, so the bundled ones are passed along with the private CA.
       const ca = opts.caPem ? [...rootCertificates, opts.caPem] : undefined;
       this.#agent = new https.Agent({ ...agentOptions, ...(ca ? { ca } : {}) });
@@ -132,18 +140,14 @@ export class ApiClient {
     if (signal?.aborted) return Promise.resolve({ kind: 'abandoned' });
 
     return new Promise<Attempt>((resolve) => {
-      const headers: http.OutgoingHttpHeaders = {
-        'content-type': 'application/json',
-        'content-length': payload.length,
-        accept: 'application/json',
-        'user-agent': 'greygate-bridge',
-      };
+      const headers: http.OutgoingHttpHeaders = { ...FIXED_HEADERS, 'content-length': payload.length };
       const authorization = this.#authorization();
       if (authorization !== undefined) headers.authorization = authorization;
 
       let settled = false;
       let responded = false;
-      const req = this.#request(this.#url, { method: 'POST', agent, headers });
+      // A new options object each time: http.request writes into the object it is given.
+      const req = this.#request({ ...this.#target, agent, headers });
       const finish = (outcome: Attempt, destroy = false): void => {
         if (settled) return;
         settled = true;
