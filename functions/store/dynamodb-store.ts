@@ -72,7 +72,7 @@ import {
   type StoredTriplet,
 } from './dynamodb-table.ts';
 import { StoreError, StoreUnavailableError } from './store-port.ts';
-import { checkTime, checkWrites } from './write-checks.ts';
+import { checkPurgeLimit, checkTime, checkWrites } from './write-checks.ts';
 import type {
   ClientRecord,
   DecisionKeys,
@@ -245,9 +245,7 @@ class DynamoDbGreylistStore implements DynamoDbStore {
   async purgeExpired(now: number, limit: number): Promise<number> {
     this.#checkOpen();
     checkTime(now);
-    if (!Number.isSafeInteger(limit) || limit < 0) {
-      throw new StoreError(`purge limit must be a non-negative integer, got ${limit}`);
-    }
+    checkPurgeLimit(limit);
     // Each call resumes where the previous one stopped and wraps around once, so a sweep in small
     // batches scans the table about once.
     let deleted = 0;

@@ -38,7 +38,7 @@ import type {
   GreylistStore,
   TripletRecord,
 } from './store-port.ts';
-import { checkTime, checkWrites } from './write-checks.ts';
+import { checkPurgeLimit, checkTime, checkWrites } from './write-checks.ts';
 import { StoreError, StoreMisconfiguredError, StoreUnavailableError } from './store-port.ts';
 import { checkSchema, migrateSchema } from './sqlite-schema.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
@@ -374,11 +374,7 @@ class SqliteGreylistStore implements SqliteStore {
   async purgeExpired(now: number, limit: number): Promise<number> {
     return this.#run(() => {
       checkTime(now);
-      // SQLite reads a negative LIMIT as "no limit", which would turn a bad batch size into a
-      // purge of everything under one lock.
-      if (!Number.isSafeInteger(limit) || limit < 0) {
-        throw new StoreError(`purge limit must be a non-negative integer, got ${limit}`);
-      }
+      checkPurgeLimit(limit);
       if (limit === 0) return 0;
       const purged = this.#transaction(this.#s.beginWrite, () => {
         const triplets = this.#s.purgeTriplets.run(now, limit).changes;

@@ -8,6 +8,14 @@ export function checkTime(now: number): void {
   if (!Number.isFinite(now)) throw new StoreError(`"now" must be a finite number of epoch seconds, got ${now}`);
 }
 
+// SQLite, for one, reads a negative LIMIT as "no limit", which would turn a bad batch size into a
+// purge of everything at once.
+export function checkPurgeLimit(limit: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new StoreError(`purge limit must be a non-negative integer, got ${limit}`);
+  }
+}
+
 // A write the store cannot keep faithfully is a bug in the caller; refusing it before anything of
 // the decision is written surfaces the bug instead of storing a record that reads back differently.
 export function checkWrites(keys: DecisionKeys, writes: DecisionWrites): void {
