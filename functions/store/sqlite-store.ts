@@ -228,9 +228,12 @@ class DecideFailed extends Error {
   }
 }
 
-/** A queued decision: `run` executes inside the batch transaction and returns how to settle it. */
+/**
+ * A queued decision: `run` executes inside the batch transaction and returns how to settle it and
+ * how many rows it wrote (the checkpointer's pacing).
+ */
 interface Job {
-  run(): () => void;
+  run(): { settle: () => void; rows: number };
   reject(error: unknown): void;
 }
 
@@ -261,8 +264,6 @@ class SqliteGreylistStore implements SqliteStore {
 
   /** Set by openSqliteStore once the store is built; null leaves checkpoints to SQLite. */
   checkpointer: Checkpointer | null = null;
-  /** Rows written by the batch being committed, for the checkpointer's pacing. */
-  #batchRows = 0;
 
   constructor(db: BetterSqlite3.Database, file: string) {
     this.file = file;
@@ -299,8 +300,7 @@ class SqliteGreylistStore implements SqliteStore {
             throw new DecideFailed(error);
           }
           checkWrites(keys, result.writes);
-          const { triplet } = result.writes;
-          const client = keys.client === null ? undefined : result.writes.client;
+          const { triplet, client } = result.writes;
           // A failing statement undoes itself, so a decision with one write needs no savepoint; one
           // with two takes one, so that the second failing also undoes the first.
           const both = triplet !== undefined && client !== undefined;
@@ -320,8 +320,7 @@ class SqliteGreylistStore implements SqliteStore {
             throw error;
           }
           if (both) this.#s.release.run();
-          this.#batchRows += (triplet ? 1 : 0) + (client ? 1 : 0);
-          return () => resolve(result);
+          return { settle: () => resolve(result), rows: (triplet ? 1 : 0) + (client ? 1 : 0) };
         },
         reject,
       });
@@ -340,27 +339,28 @@ class SqliteGreylistStore implements SqliteStore {
       setImmediate(() => this.#flush());
     }
     const settle: Array<() => void> = [];
+    let rows = 0;
     try {
       this.#run(() =>
         this.#transaction(this.#s.beginWrite, () => {
           for (const job of batch) {
             try {
-              settle.push(job.run());
+              const done = job.run();
+              settle.push(done.settle);
+              rows += done.rows;
             } catch (error) {
               if (!this.#db?.inTransaction) throw error;
-              const reported = error instanceof DecideFailed ? error.error : error instanceof StoreError ? error : translateSqliteError(error, this.file);
+              const reported = error instanceof DecideFailed ? error.error : translateSqliteError(error, this.file);
               settle.push(() => job.reject(reported));
             }
           }
         }),
       );
     } catch (error) {
-      this.#batchRows = 0;
       for (const job of batch) job.reject(error);
       return;
     }
-    this.checkpointer?.wrote(this.#batchRows);
-    this.#batchRows = 0;
+    this.checkpointer?.wrote(rows);
     for (const done of settle) done();
   }
 
