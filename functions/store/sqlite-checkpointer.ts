@@ -141,14 +141,15 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
   };
   const timer = setInterval(request, maxIntervalMs);
   timer.unref();
-  const handBackToSqlite = (reason: string | null): void => {
+  /** Resolves once the worker, if there was one, has stopped. */
+  const handBackToSqlite = async (reason: string | null): Promise<void> => {
     clearInterval(timer);
     const w = worker;
     worker = null;
     ready = false;
-    void w?.terminate();
     if (db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
     if (reason !== null) options.onFallback?.(reason);
+    await w?.terminate();
   };
   const failed = (what: string, error: unknown): string =>
     `the WAL checkpoint thread ${what} (${error instanceof Error ? error.message : String(error)}); ` +
@@ -163,7 +164,7 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
       resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
     });
   } catch (error) {
-    handBackToSqlite(failed('could not start', error));
+    void handBackToSqlite(failed('could not start', error));
   }
   if (worker !== null) {
     const own = worker;
@@ -179,7 +180,7 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
       inFlight = false;
       if (!reply.ok) {
         failedInRow += 1;
-        if (failedInRow >= MAX_FAILED_CYCLES) handBackToSqlite(failed(`failed ${failedInRow} times in a row`, reply.message));
+        if (failedInRow >= MAX_FAILED_CYCLES) void handBackToSqlite(failed(`failed ${failedInRow} times in a row`, reply.message));
         return;
       }
       failedInRow = 0;
@@ -199,10 +200,10 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
       requestIfDue();
     });
     own.on('error', (error) => {
-      if (worker === own) handBackToSqlite(failed('stopped', error));
+      if (worker === own) void handBackToSqlite(failed('stopped', error));
     });
     own.on('exit', (code) => {
-      if (worker === own) handBackToSqlite(failed('exited', `code ${code}`));
+      if (worker === own) void handBackToSqlite(failed('exited', `code ${code}`));
     });
   }
 
@@ -217,10 +218,8 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
     get ready(): boolean {
       return ready;
     },
-    async close(): Promise<void> {
-      const w = worker;
-      handBackToSqlite(null);
-      if (w !== null) await w.terminate();
+    close(): Promise<void> {
+      return handBackToSqlite(null);
     },
   };
 }
