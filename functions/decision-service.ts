@@ -11,7 +11,7 @@ import {
   selectiveDecision,
   whitelistDecision,
   type DnsListResult,
-  type SelectiveOutcome,
+  type S25rResult,
   type SelectiveSettings,
   type Whitelists,
 } from './core/index.ts';
@@ -24,7 +24,7 @@ export interface DnsListLookup {
   check(clientAddress: string): Promise<DnsListResult[]>;
 }
 
-/** Client names whose selective outcome is remembered (oldest forgotten first). */
+/** Client names whose S25R classification is remembered (oldest forgotten first). */
 const SELECTIVE_CACHE_ENTRIES = 10_000;
 
 export interface DecisionServiceDeps {
@@ -51,19 +51,18 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
   const selective = deps.selective !== undefined && deps.selective.mode !== 'off' ? deps.selective : null;
   const dnsLists = selective?.mode === 'score' ? deps.dnsLists ?? null : null;
 
-  // Without DNS lists the outcome depends only on the client's name (and, when IPv6 clients are
-  // skipped, its address): an MTA sends many messages, so most lookups are repeats.
-  const outcomes = new Map<string, SelectiveOutcome>();
-  const s25rOutcome = (settings: SelectiveSettings, request: PolicyRequest): SelectiveOutcome => {
+  // S25R's verdict depends only on the client's name (and, when IPv6 clients are skipped, its
+  // address): an MTA sends many messages, so most classifications are repeats.
+  const classified = new Map<string, S25rResult>();
+  const classify = (settings: SelectiveSettings, request: PolicyRequest): S25rResult => {
     const key = settings.s25rIpv6 === 'skip' ? `${request.clientAddress}\n${request.clientName}` : request.clientName;
-    let outcome = outcomes.get(key);
-    if (outcome === undefined) {
-      const s25r = classifyClientName(request.clientName, request.clientAddress, { ipv6: settings.s25rIpv6 });
-      outcome = selectiveDecision({ settings, s25r, dnsLists: [] });
-      if (outcomes.size >= SELECTIVE_CACHE_ENTRIES) outcomes.delete(outcomes.keys().next().value as string);
-      outcomes.set(key, outcome);
+    let s25r = classified.get(key);
+    if (s25r === undefined) {
+      s25r = classifyClientName(request.clientName, request.clientAddress, { ipv6: settings.s25rIpv6 });
+      if (classified.size >= SELECTIVE_CACHE_ENTRIES) classified.delete(classified.keys().next().value as string);
+      classified.set(key, s25r);
     }
-    return outcome;
+    return s25r;
   };
 
   return {
@@ -73,12 +72,11 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
 
       let signals: Decision['signals'];
       if (selective !== null) {
-        let outcome: SelectiveOutcome;
-        if (dnsLists === null) outcome = s25rOutcome(selective, request);
-        else {
-          const s25r = classifyClientName(request.clientName, request.clientAddress, { ipv6: selective.s25rIpv6 });
-          outcome = selectiveDecision({ settings: selective, s25r, dnsLists: await dnsLists.check(request.clientAddress) });
-        }
+        const outcome = selectiveDecision({
+          settings: selective,
+          s25r: classify(selective, request),
+          dnsLists: dnsLists === null ? [] : await dnsLists.check(request.clientAddress),
+        });
         if (outcome.verdict === 'skip') {
           return { verdict: 'pass', reason: outcome.reason, action: 'DUNNO', writes: {}, events: [], signals: outcome.signals };
         }
