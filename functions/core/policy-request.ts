@@ -36,6 +36,9 @@ const OPTIONAL_ATTRIBUTES = [
   'policy_test_time',
 ] as const;
 
+/** Every attribute whose value is bounds-checked, built once rather than per request. */
+const CHECKED_ATTRIBUTES = [...REQUIRED_ATTRIBUTES, ...OPTIONAL_ATTRIBUTES] as const;
+
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 type Failure = Extract<ParseResult, { ok: false }>;
@@ -89,7 +92,7 @@ export function parsePolicyRequest(attrs: ReadonlyMap<string, string>): ParseRes
       return { ok: false, code: 'missing-attribute', field, message: `attribute missing: ${field}` };
     }
   }
-  for (const field of [...REQUIRED_ATTRIBUTES, ...OPTIONAL_ATTRIBUTES]) {
+  for (const field of CHECKED_ATTRIBUTES) {
     const value = attrs.get(field);
     const failure = value === undefined ? null : checkBounds(field, value);
     if (failure !== null) return failure;
