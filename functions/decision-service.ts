@@ -67,7 +67,7 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
 
   return {
     async check(request) {
-      const listed = whitelistDecision(request, whitelists(), config);
+      const listed = whitelistDecision(request, whitelists());
       if (listed) return listed;
 
       let signals: Decision['signals'];

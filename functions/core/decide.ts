@@ -27,11 +27,7 @@ export interface DecideContext {
 }
 
 /** Steps 3–5: whitelisted clients and recipients pass untouched, and nothing is stored. */
-export function whitelistDecision(
-  request: PolicyRequest,
-  whitelists: Whitelists,
-  _config?: PolicyConfig,
-): Decision | null {
+export function whitelistDecision(request: PolicyRequest, whitelists: Whitelists): Decision | null {
   if (whitelists.matchClient(request.clientName, request.clientAddress)) {
     return { verdict: 'pass', reason: 'client-whitelist', action: 'DUNNO', writes: {}, events: [] };
   }

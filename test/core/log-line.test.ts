@@ -77,7 +77,7 @@ describe('formatLogLine (Postgrey\'s per-request line)', () => {
       recipients: [{ source: 'r', text: 'postmaster@' }],
     });
     const request = postfixRequest(overrides);
-    const decision = whitelistDecision(request, whitelists, config);
+    const decision = whitelistDecision(request, whitelists);
     if (decision === null) throw new Error('expected a whitelist decision');
     // Act
     const line = formatLogLine(request, decision);

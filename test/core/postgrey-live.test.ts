@@ -44,7 +44,7 @@ class LiveServer {
       return 'action=DUNNO\n\n';
     }
     const request = parsed.request;
-    let decision: Decision | null = whitelistDecision(request, this.whitelists, this.config);
+    let decision: Decision | null = whitelistDecision(request, this.whitelists);
     if (decision === null) {
       const keys = decisionKeys(request, this.config, this.hashKey);
       const state: DecisionState = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { whitelistDecision } from '../../functions/core/decide.ts';
 import { EMPTY_WHITELISTS, buildWhitelists } from '../../functions/core/whitelist.ts';
-import { greygateConfig, postfixRequest } from './fixtures.ts';
+import { postfixRequest } from './fixtures.ts';
 
 const files = {
   clients: [
@@ -40,7 +40,6 @@ describe('buildWhitelists', () => {
 
 describe('whitelistDecision (steps 3–5)', () => {
   const { whitelists } = buildWhitelists(files);
-  const config = greygateConfig();
 
   it.each([
     ['step 3: client name entry', { client_name: 'mail.example.net' }, 'client-whitelist'],
@@ -52,7 +51,7 @@ describe('whitelistDecision (steps 3–5)', () => {
     // Prepare
     const request = postfixRequest(overrides);
     // Act
-    const decision = whitelistDecision(request, whitelists, config);
+    const decision = whitelistDecision(request, whitelists);
     // Assess
     expect(decision).toEqual({ verdict: 'pass', reason, action: 'DUNNO', writes: {}, events: [] });
   });
@@ -61,7 +60,7 @@ describe('whitelistDecision (steps 3–5)', () => {
     // Prepare
     const request = postfixRequest({ client_name: 'unknown', client_address: '203.0.113.5' });
     // Act
-    const decision = whitelistDecision(request, whitelists, config);
+    const decision = whitelistDecision(request, whitelists);
     // Assess
     expect(decision).toBeNull();
   });
@@ -70,7 +69,7 @@ describe('whitelistDecision (steps 3–5)', () => {
     // Prepare: the hostname entry names the host, but Postfix could not verify it
     const request = postfixRequest({ client_name: 'unknown', reverse_client_name: 'mail.example.net', helo_name: 'mail.example.net' });
     // Act
-    const decision = whitelistDecision(request, whitelists, config);
+    const decision = whitelistDecision(request, whitelists);
     // Assess
     expect(decision).toBeNull();
   });
