@@ -21,7 +21,7 @@ import type { Logger } from '../decision-log.ts';
 import { createDecisionService, type DecisionService } from '../decision-service.ts';
 import { ApiError } from '../http/api-error.ts';
 import { createApp } from '../http/app.ts';
-import { createDynamoDbStore } from '../store/dynamodb-store.ts';
+import { createDynamoDbStore, dynamoDbPolicyHints } from '../store/dynamodb-store.ts';
 import { createDynamoDbClient } from '../store/dynamodb-table.ts';
 import { StoreError, type GreylistStore } from '../store/store-port.ts';
 import { createMetrics, type Metrics } from './emf-metrics.ts';
@@ -84,9 +84,7 @@ export function openLambdaStore(config: LambdaConfig, client?: DynamoDBClient): 
     client: client ?? createDynamoDbClient({ region: config.region, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) }),
     tableName: config.table,
     region: config.region,
-    retryWindowSeconds: config.policy.retryWindowSeconds,
-    maxAgeSeconds: config.policy.maxAgeDays * 86_400,
-    delaySeconds: config.policy.delaySeconds,
+    ...dynamoDbPolicyHints(config.policy),
   });
 }
 

@@ -34,13 +34,11 @@ export async function openConfiguredStore(
   if (config.store === 'sqlite') {
     return openSqliteStore({ dbdir: config.dbdir, synchronous: config.sqliteSync, onWarning: warn });
   }
-  const { createDynamoDbStore } = await import('../store/dynamodb-store.ts');
+  const { createDynamoDbStore, dynamoDbPolicyHints } = await import('../store/dynamodb-store.ts');
   return createDynamoDbStore({
     client: await dynamoDbClientFor(config, env),
     tableName: config.table as string,
-    retryWindowSeconds: config.policy.retryWindowSeconds,
-    maxAgeSeconds: config.policy.maxAgeDays * 86_400,
-    delaySeconds: config.policy.delaySeconds,
+    ...dynamoDbPolicyHints(config.policy),
     // serve made this client, so its close() ends the client's kept-alive connections too.
     closeClient: true,
   });

@@ -58,6 +58,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { PolicyConfig } from '../core/policy-config.ts';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed, translateDynamoDbError } from './dynamodb-errors.ts';
 import {
@@ -102,6 +103,17 @@ export interface DynamoDbStoreOptions {
    * before reading, so an early retry takes the read-then-write path (two round trips).
    */
   delaySeconds?: number;
+}
+
+/** DynamoDbStoreOptions' policy hints, from the policy config every runtime already has. */
+export function dynamoDbPolicyHints(
+  policy: Pick<PolicyConfig, 'retryWindowSeconds' | 'maxAgeDays' | 'delaySeconds'>,
+): Pick<DynamoDbStoreOptions, 'retryWindowSeconds' | 'maxAgeSeconds' | 'delaySeconds'> {
+  return {
+    retryWindowSeconds: policy.retryWindowSeconds,
+    maxAgeSeconds: policy.maxAgeDays * 86_400,
+    delaySeconds: policy.delaySeconds,
+  };
 }
 
 export interface DynamoDbStoreStats {
