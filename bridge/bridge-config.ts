@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { envName } from './env-name.ts';
 import { parseInetAddress, parseSocketMode, parseUnixAddress, type ListenAddress } from './listen-address.ts';
 
 export type OnError = 'dunno' | 'defer';
@@ -82,10 +83,6 @@ const OPTIONS = {
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
-
-export function envName(option: string): string {
-  return `GREYGATE_${option.toUpperCase().replace(/-/g, '_')}`;
-}
 
 /** Reads one option from argv, else from its variable; `label` is what error messages name. */
 class Source {

@@ -10,7 +10,8 @@ import { parseInetAddress, type ListenAddress } from '../bridge/listen-address.t
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from './core/policy-config.ts';
 import type { DnsListZone, SelectiveSettings } from './core/selective.ts';
 import { scanArgs, UsageError, type OptionSpec } from './cli-args.ts';
-import { envName, OptionSource, parseInteger } from './option-source.ts';
+import { envName } from '../bridge/env-name.ts';
+import { OptionSource, parseInteger } from './option-source.ts';
 import { parseSelectiveOptions } from './selective-config.ts';
 
 export { envName, UsageError };

@@ -1,11 +1,9 @@
 // Where each option's value comes from: the command line first, else its GREYGATE_* variable
 // (comma-separated when the option is repeatable), with errors that name whichever was used.
 
+import { envName } from '../bridge/env-name.ts';
 import { UsageError, type OptionSpec, type ParsedArgs } from './cli-args.ts';
 
-export function envName(option: string): string {
-  return `GREYGATE_${option.toUpperCase().replace(/-/g, '_')}`;
-}
 
 /** Reads an option's values from argv, else from the environment (`GREYGATE_*`; comma-separated when repeatable). */
 export class OptionSource {
