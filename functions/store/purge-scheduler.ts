@@ -18,7 +18,7 @@ export interface PurgerOptions {
   clock: () => number;
   /** Pause between the end of one run and the start of the next. */
   intervalMs?: number;
-  /** Records deleted per store call, i.e. per write lock. */
+  /** Records deleted per store call at most; the store splits a call into short steps itself. */
   batchSize?: number;
   logger?: PurgeLogger;
 }

@@ -1,8 +1,11 @@
 // The embedded store of `greygate serve`: one SQLite file in --dbdir, through better-sqlite3.
 //
-// better-sqlite3 is synchronous; each port method does its work in one short call, so nothing here
-// interleaves with other JavaScript on the same connection. Decisions are the exception that proves
-// it: they are queued for one event-loop turn and committed together (group commit, runDecision).
+// better-sqlite3 is synchronous; each port method does its work in short calls, so nothing here
+// interleaves with other JavaScript on the same connection. Decisions are queued for one event-loop
+// turn and committed together (group commit, runDecision). The purge and the count walk the tables
+// in key order, SWEEP_STEP_ROWS rows per step, each step its own short transaction, and let the
+// event loop answer in between: no index on expires_at to make them cheaper (sqlite-schema.ts,
+// version 2), so that each decision writes one B-tree page, not two.
 //
 // Durability: WAL journal with synchronous=NORMAL by default, SQLite's own advice for WAL. Every
 // committed transaction survives a process crash (kill -9, OOM kill), because the commit is in the
@@ -28,6 +31,7 @@
 
 import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
 import type {
@@ -178,10 +182,8 @@ interface Statements {
   getClient: BetterSqlite3.Statement<[string, number], ClientRecord>;
   putTriplet: BetterSqlite3.Statement<[string, number, number, number]>;
   putClient: BetterSqlite3.Statement<[string, number, number, number]>;
-  purgeTriplets: BetterSqlite3.Statement<[number, number]>;
-  purgeClients: BetterSqlite3.Statement<[number, number]>;
-  countTriplets: BetterSqlite3.Statement<[number], number>;
-  countClients: BetterSqlite3.Statement<[number], number>;
+  /** The triplets table's, then the clients table's: the order of a sweep. */
+  sweep: readonly [SweepStatements, SweepStatements];
   ping: BetterSqlite3.Statement<[]>;
   savepoint: BetterSqlite3.Statement<[]>;
   release: BetterSqlite3.Statement<[]>;
@@ -192,9 +194,6 @@ function prepareStatements(db: BetterSqlite3.Database): Statements {
   const upsert = (table: string, columns: [string, string, string]): string =>
     `INSERT INTO ${table} (key, ${columns.join(', ')}) VALUES (?, ?, ?, ?) ` +
     `ON CONFLICT (key) DO UPDATE SET ${columns.map((c) => `${c} = excluded.${c}`).join(', ')}`;
-  // The subselect walks the expires_at index, so a batch costs its own size, not the table's.
-  const purge = (table: string): string =>
-    `DELETE FROM ${table} WHERE key IN (SELECT key FROM ${table} WHERE expires_at <= ? LIMIT ?)`;
   return {
     beginRead: db.prepare('BEGIN'),
     beginWrite: db.prepare('BEGIN IMMEDIATE'),
@@ -209,15 +208,66 @@ function prepareStatements(db: BetterSqlite3.Database): Statements {
     ),
     putTriplet: db.prepare(upsert('triplets', ['first_seen', 'last_seen', 'expires_at'])),
     putClient: db.prepare(upsert('clients', ['count', 'last_seen', 'expires_at'])),
-    purgeTriplets: db.prepare(purge('triplets')),
-    purgeClients: db.prepare(purge('clients')),
-    countTriplets: db.prepare<[number], number>('SELECT count(*) FROM triplets WHERE expires_at > ?').pluck(),
-    countClients: db.prepare<[number], number>('SELECT count(*) FROM clients WHERE expires_at > ?').pluck(),
+    sweep: [prepareSweep(db, 'triplets'), prepareSweep(db, 'clients')],
     ping: db.prepare('SELECT 1 FROM meta LIMIT 1'),
     savepoint: db.prepare('SAVEPOINT decision'),
     release: db.prepare('RELEASE decision'),
     rollbackTo: db.prepare('ROLLBACK TO decision'),
   };
+}
+
+/** Rows one step of a purge or a count reads: about a millisecond, so answers barely wait on it. */
+export const SWEEP_STEP_ROWS = 2000;
+
+/**
+ * One table's statements for walking it in key order. A step covers the keys after `after` up to
+ * `end` (inclusive); every range bound is a key, so each statement is a range scan of the primary
+ * key, whatever the table's size.
+ */
+interface SweepStatements {
+  /** The key SWEEP_STEP_ROWS rows after `after`; undefined when fewer rows are left. */
+  stepEnd: BetterSqlite3.Statement<[string], string>;
+  /** The table's last key after `after`; null when there is none. */
+  lastKeyAfter: BetterSqlite3.Statement<[string], string | null>;
+  /** The greatest of the first `limit` expired keys in (after, end]; null when none expired. */
+  lastExpired: BetterSqlite3.Statement<[string, string, number, number], string | null>;
+  deleteExpired: BetterSqlite3.Statement<[string, string, number]>;
+  countLive: BetterSqlite3.Statement<[string, string, number], number>;
+}
+
+function prepareSweep(db: BetterSqlite3.Database, table: 'triplets' | 'clients'): SweepStatements {
+  return {
+    stepEnd: db
+      .prepare<[string], string>(`SELECT key FROM ${table} WHERE key > ? ORDER BY key LIMIT 1 OFFSET ${SWEEP_STEP_ROWS - 1}`)
+      .pluck(),
+    lastKeyAfter: db.prepare<[string], string | null>(`SELECT max(key) FROM ${table} WHERE key > ?`).pluck(),
+    lastExpired: db
+      .prepare<[string, string, number, number], string | null>(
+        `SELECT max(key) FROM (SELECT key FROM ${table} WHERE key > ? AND key <= ? AND expires_at <= ? ORDER BY key LIMIT ?)`,
+      )
+      .pluck(),
+    deleteExpired: db.prepare(`DELETE FROM ${table} WHERE key > ? AND key <= ? AND expires_at <= ?`),
+    countLive: db
+      .prepare<[string, string, number], number>(`SELECT count(*) FROM ${table} WHERE key > ? AND key <= ? AND expires_at > ?`)
+      .pluck(),
+  };
+}
+
+/** Keys are never empty, so every key sorts after this one. */
+const SWEEP_START_KEY = '';
+
+/** Where a sweep stands: the table (an index into Statements.sweep) and the last key done in it. */
+interface SweepCursor {
+  table: number;
+  after: string;
+}
+
+/** The next step's range in `t` after `after`; null when the table holds nothing after it. */
+function nextStep(t: SweepStatements, after: string): { end: string; final: boolean } | null {
+  const end = t.stepEnd.get(after);
+  if (end !== undefined) return { end, final: false };
+  const last = t.lastKeyAfter.get(after) ?? null;
+  return last === null ? null : { end: last, final: true };
 }
 
 /** Carries an exception out of `decide` past the SQLite error translation, unchanged. */
@@ -261,6 +311,8 @@ class SqliteGreylistStore implements SqliteStore {
   readonly #s: Statements;
   readonly #pending: Job[] = [];
   #flushScheduled = false;
+  /** Where purgeExpired resumes: a purge run spans many calls, each deleting up to its limit. */
+  #purgeCursor: SweepCursor = { table: 0, after: SWEEP_START_KEY };
 
   /** Set by openSqliteStore once the store is built; null leaves checkpoints to SQLite. */
   checkpointer: Checkpointer | null = null;
@@ -371,29 +423,70 @@ class SqliteGreylistStore implements SqliteStore {
     });
   }
 
+  /**
+   * Sweeps the triplets, then the clients, from where the last call stopped, until `limit` records
+   * are deleted or the sweep reaches the end (then it starts over on the next call). Fewer than
+   * `limit` therefore means a whole sweep is done. Stops early, keeping what it deleted, when the
+   * store is closed meanwhile.
+   */
   async purgeExpired(now: number, limit: number): Promise<number> {
-    return this.#run(() => {
+    this.#run(() => {
       checkTime(now);
       checkPurgeLimit(limit);
-      if (limit === 0) return 0;
-      const purged = this.#transaction(this.#s.beginWrite, () => {
-        const triplets = this.#s.purgeTriplets.run(now, limit).changes;
-        const clients = triplets < limit ? this.#s.purgeClients.run(now, limit - triplets).changes : 0;
-        return triplets + clients;
-      });
-      this.checkpointer?.wrote(purged);
-      return purged;
     });
+    let deleted = 0;
+    while (deleted < limit && this.#db !== null) {
+      const cursor = this.#purgeCursor;
+      const step = this.#run(() => this.#transaction(this.#s.beginWrite, () => this.#purgeStep(cursor, now, limit - deleted)));
+      deleted += step.deleted;
+      this.checkpointer?.wrote(step.deleted);
+      this.#purgeCursor = step.next ?? { table: 0, after: SWEEP_START_KEY };
+      if (step.next === null) break;
+      await yieldToEventLoop();
+    }
+    return deleted;
   }
 
+  /** Deletes up to `limit` expired records of one step; `next` is null once the sweep is done. */
+  #purgeStep(cursor: SweepCursor, now: number, limit: number): { deleted: number; next: SweepCursor | null } {
+    const t = this.#s.sweep[cursor.table] as SweepStatements;
+    const step = nextStep(t, cursor.after);
+    if (step !== null) {
+      const upTo = t.lastExpired.get(cursor.after, step.end, now, limit) ?? null;
+      const deleted = upTo === null ? 0 : t.deleteExpired.run(cursor.after, upTo, now).changes;
+      // The limit may have cut the step short: the rest of its range comes next.
+      if (upTo !== null && deleted === limit) return { deleted, next: { table: cursor.table, after: upTo } };
+      if (!step.final) return { deleted, next: { table: cursor.table, after: step.end } };
+      return { deleted, next: this.#nextTable(cursor) };
+    }
+    return { deleted: 0, next: this.#nextTable(cursor) };
+  }
+
+  #nextTable(cursor: SweepCursor): SweepCursor | null {
+    return cursor.table + 1 < this.#s.sweep.length ? { table: cursor.table + 1, after: SWEEP_START_KEY } : null;
+  }
+
+  /** Counted a step at a time like the purge: a consistent count of each step, not of the whole table. */
   async countRecords(now: number): Promise<{ triplets: number; clients: number }> {
-    return this.#run(() => {
-      checkTime(now);
-      return this.#transaction(this.#s.beginRead, () => ({
-        triplets: this.#s.countTriplets.get(now) ?? 0,
-        clients: this.#s.countClients.get(now) ?? 0,
-      }));
-    });
+    this.#run(() => checkTime(now));
+    const live = [0, 0];
+    for (const [table, t] of this.#s.sweep.entries()) {
+      let after: string | null = SWEEP_START_KEY;
+      while (after !== null) {
+        const from: string = after;
+        const step = this.#run(() =>
+          this.#transaction(this.#s.beginRead, () => {
+            const range = nextStep(t, from);
+            if (range === null) return { live: 0, next: null };
+            return { live: t.countLive.get(from, range.end, now) ?? 0, next: range.final ? null : range.end };
+          }),
+        );
+        live[table] = (live[table] ?? 0) + step.live;
+        after = step.next;
+        if (after !== null) await yieldToEventLoop();
+      }
+    }
+    return { triplets: live[0] ?? 0, clients: live[1] ?? 0 };
   }
 
   async ping(): Promise<void> {

@@ -34,7 +34,8 @@ export interface GreylistStore {
 
   /**
    * Deletes at most `limit` records whose `expiresAt` is at or before `now`; returns how many it
-   * deleted. Small batches keep each call short so answers never wait behind a purge.
+   * deleted. Fewer than `limit` means nothing more is left to purge at `now`; a purge run calls
+   * again until then. Answers never wait behind a call: it deletes and reads in small steps.
    */
   purgeExpired(now: number, limit: number): Promise<number>;
 

@@ -6,8 +6,8 @@ import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GREYGATE_APPLICATION_ID, SCHEMA_VERSION } from '../../functions/store/sqlite-schema.ts';
-import { openSqliteStore } from '../../functions/store/sqlite-store.ts';
+import { GREYGATE_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../functions/store/sqlite-schema.ts';
+import { openSqliteStore, SWEEP_STEP_ROWS } from '../../functions/store/sqlite-store.ts';
 import type { SqliteStore } from '../../functions/store/sqlite-store.ts';
 import {
   StoreError,
@@ -97,6 +97,36 @@ describe('sqlite store on disk', () => {
       expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       expect(raw.pragma('application_id', { simple: true })).toBe(GREYGATE_APPLICATION_ID);
       raw.close();
+    });
+  });
+
+  describe('migrating a file of an earlier schema', () => {
+    it('drops the expires_at indexes of a version 1 file and keeps every record', async () => {
+      // Prepare: a file as greygate's first schema made it, with a live and an expired triplet.
+      const file = join(tmp.path, FILE_NAME);
+      const raw = new Database(file);
+      raw.exec(MIGRATIONS[0]?.sql ?? '');
+      raw.pragma('user_version = 1');
+      raw.pragma(`application_id = ${GREYGATE_APPLICATION_ID}`);
+      raw.prepare("INSERT INTO meta (key, value) VALUES ('min_release', '0.1.0')").run();
+      const insert = raw.prepare('INSERT INTO triplets (key, first_seen, last_seen, expires_at) VALUES (?, ?, ?, ?)');
+      insert.run('t/live', NOW, NOW, NOW + DAY);
+      insert.run('t/expired', NOW - DAY, NOW - DAY, NOW - 1);
+      raw.close();
+
+      // Act
+      const store = open(tmp.path);
+      const live = await store.peek({ triplet: 't/live', client: null }, NOW);
+      const purged = await store.purgeExpired(NOW, 10);
+
+      // Assess
+      expect(live.triplet).toEqual({ firstSeen: NOW, lastSeen: NOW, expiresAt: NOW + DAY });
+      expect(purged).toBe(1);
+      expect(await store.countRecords(NOW)).toEqual({ triplets: 1, clients: 0 });
+      const after = new Database(file, { readonly: true });
+      expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(after.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%expires_at'").all()).toEqual([]);
+      after.close();
     });
   });
 
@@ -306,6 +336,93 @@ describe('sqlite store on disk', () => {
       expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
       raw.close();
     });
+  });
+});
+
+describe('sqlite purge and count over many steps', () => {
+  let tmp: TempDir;
+  let store: SqliteStore;
+  const ROWS = 3 * SWEEP_STEP_ROWS + 123;
+
+  beforeEach(async () => {
+    tmp = await makeTempDir('greygate-sqlite-sweep-');
+    store = openSqliteStore({ dbdir: tmp.path });
+    // Every third triplet and every fifth client expired, spread over the whole key range.
+    const raw = new Database(join(tmp.path, FILE_NAME));
+    const triplet = raw.prepare('INSERT INTO triplets (key, first_seen, last_seen, expires_at) VALUES (?, ?, ?, ?)');
+    const client = raw.prepare('INSERT INTO clients (key, count, last_seen, expires_at) VALUES (?, ?, ?, ?)');
+    raw.transaction(() => {
+      for (let i = 0; i < ROWS; i++) {
+        triplet.run(`t/${i}`, NOW, NOW, i % 3 === 0 ? NOW - 1 : NOW + DAY);
+        client.run(`c/${i}`, 1, NOW, i % 5 === 0 ? NOW : NOW + DAY);
+      }
+    })();
+    raw.close();
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await tmp.cleanup();
+  });
+
+  const expiredTriplets = Math.ceil(ROWS / 3);
+  const expiredClients = Math.ceil(ROWS / 5);
+
+  it('counts live records across steps', async () => {
+    // Act
+    const counts = await store.countRecords(NOW);
+
+    // Assess
+    expect(counts).toEqual({ triplets: ROWS - expiredTriplets, clients: ROWS - expiredClients });
+  });
+
+  it('purges every expired record and no live one, in calls of at most the limit', async () => {
+    // Act: as the purge scheduler calls it, until a call deletes fewer than the limit.
+    const limit = 700;
+    const perCall: number[] = [];
+    for (;;) {
+      const deleted = await store.purgeExpired(NOW, limit);
+      perCall.push(deleted);
+      if (deleted < limit) break;
+    }
+
+    // Assess
+    expect(perCall.slice(0, -1).every((deleted) => deleted === limit)).toBe(true);
+    expect(perCall.reduce((sum, deleted) => sum + deleted, 0)).toBe(expiredTriplets + expiredClients);
+    expect(await store.countRecords(NOW - 2)).toEqual({ triplets: ROWS - expiredTriplets, clients: ROWS - expiredClients });
+    expect(await store.purgeExpired(NOW, limit)).toBe(0);
+  });
+
+  it('answers decisions while a purge call is under way', async () => {
+    // Act: one call that has to walk every step, and a decision asked for just after it starts.
+    const order: string[] = [];
+    const purge = store.purgeExpired(NOW, 10 * ROWS).then(() => order.push('purge'));
+    const decision = store
+      .runDecision({ triplet: 't/new', client: null }, NOW, () => ({
+        writes: { triplet: { firstSeen: NOW, lastSeen: NOW, expiresAt: NOW + DAY } },
+      }))
+      .then(() => order.push('decision'));
+    await Promise.all([purge, decision]);
+
+    // Assess
+    expect(order).toEqual(['decision', 'purge']);
+    expect((await store.peek({ triplet: 't/new', client: null }, NOW)).triplet).not.toBeNull();
+  });
+
+  it('stops a purge under way when the store is closed, keeping what it deleted', async () => {
+    // Act
+    const purge = store.purgeExpired(NOW, 10 * ROWS);
+    await new Promise((resolve) => setImmediate(resolve));
+    await store.close();
+    const deleted = await purge;
+
+    // Assess
+    expect(deleted).toBeGreaterThan(0);
+    expect(deleted).toBeLessThan(expiredTriplets + expiredClients);
+    const reopened = openSqliteStore({ dbdir: tmp.path });
+    const counts = await reopened.countRecords(NOW - 2);
+    await reopened.close();
+    expect(2 * ROWS - counts.triplets - counts.clients).toBe(deleted);
   });
 });
 
