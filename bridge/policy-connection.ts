@@ -28,6 +28,8 @@ export interface ConnectionSettings {
   logger: Logger;
   maxLineBytes: number;
   maxAttributes: number;
+  /** Attributes the handler reads, besides `request`; undefined: every attribute. */
+  handlerAttributes: ReadonlySet<string> | undefined;
   maxPipelined: number;
   exim: boolean;
   idleTimeoutMs: number;
@@ -83,7 +85,11 @@ export class PolicyConnection {
     this.#settings = settings;
     this.#counters = counters;
     this.client = describePeer(socket);
-    this.#parser = new PolicyParser({ maxLineBytes: settings.maxLineBytes, maxAttributes: settings.maxAttributes });
+    this.#parser = new PolicyParser({
+      maxLineBytes: settings.maxLineBytes,
+      maxAttributes: settings.maxAttributes,
+      ...(settings.handlerAttributes ? { keep: settings.handlerAttributes } : {}),
+    });
 
     socket.setNoDelay(true);
     socket.setTimeout(settings.idleTimeoutMs);

@@ -32,6 +32,11 @@ export interface PolicyServerOptions {
    * future versions add while bounding memory and log lines per request.
    */
   maxAttributes?: number;
+  /**
+   * The attributes `handler` reads; the others are not kept. Default: all of them (the bridge
+   * forwards every one).
+   */
+  handlerAttributes?: readonly string[];
   /** Close the connection after each answer (Postgrey's `--exim`). */
   exim?: boolean;
   /**
@@ -151,6 +156,8 @@ class NetPolicyServer implements PolicyServer {
       logger: opts.logger,
       maxLineBytes: positive('maxLineBytes', opts.maxLineBytes ?? d.maxLineBytes),
       maxAttributes: positive('maxAttributes', opts.maxAttributes ?? d.maxAttributes),
+      // The connection reads `request` itself, to tell policy requests from others.
+      handlerAttributes: opts.handlerAttributes ? new Set(['request', ...opts.handlerAttributes]) : undefined,
       maxPipelined: positive('maxPipelinedRequests', opts.maxPipelinedRequests ?? d.maxPipelinedRequests),
       exim: opts.exim ?? false,
       idleTimeoutMs: positive('idleTimeoutMs', opts.idleTimeoutMs ?? d.idleTimeoutMs),

@@ -14,7 +14,7 @@ export { DEFAULT_POLICY_CONFIG } from './policy-config.ts';
 export type { PolicyConfig } from './policy-config.ts';
 export { CoreError } from './errors.ts';
 export type { CoreErrorCode } from './errors.ts';
-export { MAX_ATTRIBUTE_LENGTH, REQUIRED_ATTRIBUTES, parsePolicyRequest } from './policy-request.ts';
+export { MAX_ATTRIBUTE_LENGTH, POLICY_REQUEST_ATTRIBUTES, REQUIRED_ATTRIBUTES, parsePolicyRequest } from './policy-request.ts';
 export type { ParseErrorCode, ParseResult } from './policy-request.ts';
 export { normalizeSender } from './sender.ts';
 export { clientAwlKey, clientNetKey } from './client-net.ts';

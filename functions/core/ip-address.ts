@@ -56,18 +56,25 @@ export function maxPrefixLength(ip: IpAddress): number {
   return ip.family === 4 ? 32 : 128;
 }
 
+/** `prefixLength` as a whole number of bits within `ip`'s family's range. */
+export function clampPrefixLength(ip: IpAddress, prefixLength: number): number {
+  return Math.max(0, Math.min(maxPrefixLength(ip), Math.trunc(prefixLength)));
+}
+
 /** The network address of `ip` under a prefix of `prefixLength` bits (clamped to the family's range). */
 export function networkAddress(ip: IpAddress, prefixLength: number): IpAddress {
-  const bits = Math.max(0, Math.min(maxPrefixLength(ip), Math.trunc(prefixLength)));
-  if (ip.family === 4) {
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return { family: 4, value: (ip.value & mask) >>> 0 };
-  }
+  const bits = clampPrefixLength(ip, prefixLength);
+  if (ip.family === 4) return { family: 4, value: (ip.value & ipv4Mask(bits)) >>> 0 };
   const parts = ip.parts.map((part, index) => {
     const kept = Math.max(0, Math.min(16, bits - index * 16));
     return kept === 0 ? 0 : part & ((0xffff << (16 - kept)) & 0xffff);
   });
   return { family: 6, parts };
+}
+
+/** The netmask of an IPv4 prefix of `bits` (0 to 32) bits, as an unsigned 32-bit number. */
+export function ipv4Mask(bits: number): number {
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
 }
 
 /**

@@ -1,30 +1,45 @@
 // A set of IP networks answering "is this address inside one of them" with one hash lookup per
 // distinct prefix length in use, instead of testing every entry: shipped whitelists hold ~70
-// networks but only a handful of prefix lengths.
+// networks but only a handful of prefix lengths. Every decision asks it, so an IPv4 lookup
+// allocates nothing: its networks are keyed by the masked 32-bit value itself.
 
-import { formatIpAddress, networkAddress } from './ip-address.ts';
+import { clampPrefixLength, formatIpAddress, ipv4Mask, networkAddress } from './ip-address.ts';
 import type { IpAddress } from './ip-address.ts';
 
+interface Ipv4Networks {
+  mask: number;
+  values: Set<number>;
+}
+
+interface Ipv6Networks {
+  prefixLength: number;
+  keys: Set<string>;
+}
+
 export class IpPrefixSet {
-  readonly #byFamily = new Map<4 | 6, Map<number, Set<string>>>();
+  // Arrays, not maps: iterating them in the lookup creates no iterator or entry objects.
+  readonly #v4: Ipv4Networks[] = [];
+  readonly #v6: Ipv6Networks[] = [];
   #size = 0;
 
   add(ip: IpAddress, prefixLength: number): void {
-    let byLength = this.#byFamily.get(ip.family);
-    if (byLength === undefined) {
-      byLength = new Map();
-      this.#byFamily.set(ip.family, byLength);
+    const network = networkAddress(ip, prefixLength);
+    const bits = clampPrefixLength(ip, prefixLength);
+    let added: boolean;
+    if (network.family === 4) {
+      const mask = ipv4Mask(bits);
+      let group = this.#v4.find((g) => g.mask === mask);
+      if (group === undefined) this.#v4.push((group = { mask, values: new Set() }));
+      added = !group.values.has(network.value);
+      group.values.add(network.value);
+    } else {
+      let group = this.#v6.find((g) => g.prefixLength === bits);
+      if (group === undefined) this.#v6.push((group = { prefixLength: bits, keys: new Set() }));
+      const key = formatIpAddress(network);
+      added = !group.keys.has(key);
+      group.keys.add(key);
     }
-    let networks = byLength.get(prefixLength);
-    if (networks === undefined) {
-      networks = new Set();
-      byLength.set(prefixLength, networks);
-    }
-    const key = formatIpAddress(networkAddress(ip, prefixLength));
-    if (!networks.has(key)) {
-      networks.add(key);
-      this.#size += 1;
-    }
+    if (added) this.#size += 1;
   }
 
   get size(): number {
@@ -32,10 +47,14 @@ export class IpPrefixSet {
   }
 
   has(ip: IpAddress): boolean {
-    const byLength = this.#byFamily.get(ip.family);
-    if (byLength === undefined) return false;
-    for (const [prefixLength, networks] of byLength) {
-      if (networks.has(formatIpAddress(networkAddress(ip, prefixLength)))) return true;
+    if (ip.family === 4) {
+      for (const { mask, values } of this.#v4) {
+        if (values.has((ip.value & mask) >>> 0)) return true;
+      }
+      return false;
+    }
+    for (const { prefixLength, keys } of this.#v6) {
+      if (keys.has(formatIpAddress(networkAddress(ip, prefixLength)))) return true;
     }
     return false;
   }

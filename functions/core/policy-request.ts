@@ -36,8 +36,11 @@ const OPTIONAL_ATTRIBUTES = [
   'policy_test_time',
 ] as const;
 
-/** Every attribute whose value is bounds-checked, built once rather than per request. */
-const CHECKED_ATTRIBUTES = [...REQUIRED_ATTRIBUTES, ...OPTIONAL_ATTRIBUTES] as const;
+/**
+ * Every attribute parsePolicyRequest reads, and so bounds-checks; the others are ignored (the
+ * policy server does not even keep them). Built once rather than per request.
+ */
+export const POLICY_REQUEST_ATTRIBUTES = [...REQUIRED_ATTRIBUTES, ...OPTIONAL_ATTRIBUTES] as const;
 
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
@@ -92,7 +95,7 @@ export function parsePolicyRequest(attrs: ReadonlyMap<string, string>): ParseRes
       return { ok: false, code: 'missing-attribute', field, message: `attribute missing: ${field}` };
     }
   }
-  for (const field of CHECKED_ATTRIBUTES) {
+  for (const field of POLICY_REQUEST_ATTRIBUTES) {
     const value = attrs.get(field);
     const failure = value === undefined ? null : checkBounds(field, value);
     if (failure !== null) return failure;

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InstanceMemory } from '../../bridge/instance-memory.ts';
 import { createPolicyServer, type PolicyServer } from '../../bridge/policy-server.ts';
-import { S25R_RULESET_VERSION, type Whitelists } from '../core/index.ts';
+import { POLICY_REQUEST_ATTRIBUTES, S25R_RULESET_VERSION, type Whitelists } from '../core/index.ts';
 import type { ServeConfig } from '../config.ts';
 import type { Logger } from '../decision-log.ts';
 import { createDecisionService } from '../decision-service.ts';
@@ -68,6 +68,7 @@ export async function startServe(
 
   const policyServer: PolicyServer = createPolicyServer({
     handler: createServePolicyHandler({ service, logger, instances: new InstanceMemory(INSTANCE_MEMORY) }),
+    handlerAttributes: POLICY_REQUEST_ATTRIBUTES,
     logger,
     exim: config.exim,
     maxConnections: config.maxConnections,

@@ -24,18 +24,23 @@ export function checkWrites(keys: DecisionKeys, writes: DecisionWrites): void {
       'the decision asked to write a client record but has no client key (auto-whitelisting is off); nothing was written',
     );
   }
-  const fields: Array<[string, number]> = [];
+  // Checked field by field rather than through a list of pairs: this runs for every decision.
   if (writes.triplet) {
     const { firstSeen, lastSeen, expiresAt } = writes.triplet;
-    fields.push(['triplet.firstSeen', firstSeen], ['triplet.lastSeen', lastSeen], ['triplet.expiresAt', expiresAt]);
+    checkInteger('triplet.firstSeen', firstSeen);
+    checkInteger('triplet.lastSeen', lastSeen);
+    checkInteger('triplet.expiresAt', expiresAt);
   }
   if (writes.client) {
     const { count, lastSeen, expiresAt } = writes.client;
-    fields.push(['client.count', count], ['client.lastSeen', lastSeen], ['client.expiresAt', expiresAt]);
+    checkInteger('client.count', count);
+    checkInteger('client.lastSeen', lastSeen);
+    checkInteger('client.expiresAt', expiresAt);
   }
-  for (const [name, value] of fields) {
-    if (!Number.isSafeInteger(value)) {
-      throw new StoreError(`refusing to store ${name} = ${String(value)}: not an integer; nothing was written`);
-    }
+}
+
+function checkInteger(name: string, value: number): void {
+  if (!Number.isSafeInteger(value)) {
+    throw new StoreError(`refusing to store ${name} = ${String(value)}: not an integer; nothing was written`);
   }
 }

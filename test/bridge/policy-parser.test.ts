@@ -102,6 +102,21 @@ describe('PolicyParser', () => {
     expect(requests(events)[0]).toEqual({ ccert_subject: 'CN=mx,O=x', sender: 'b@x' });
   });
 
+  it('keeps only the attributes asked for, while every line still counts against the limit', () => {
+    // Prepare
+    const keep = new Set(['request', 'sender', 'recipient']);
+    const parser = new PolicyParser({ ...LIMITS, keep });
+    const limited = new PolicyParser({ maxLineBytes: 4096, maxAttributes: 5, keep });
+
+    // Act
+    const events = feed(parser, POSTFIX_REQUEST);
+    const overLimit = feed(limited, POSTFIX_REQUEST);
+
+    // Assess
+    expect(requests(events)).toEqual([{ request: 'smtpd_access_policy', sender: 'alice@example.net', recipient: 'bob@example.org' }]);
+    expect(overLimit).toEqual([{ type: 'oversize', what: 'attributes', detail: 'more than 5 lines in one request' }]);
+  });
+
   it('reports lines without a name as garbage and still parses the rest of the request', () => {
     // Act
     const events = feed(new PolicyParser(LIMITS), 'request=smtpd_access_policy\nHELLO THERE\n=nameless\nsender=a@x\n\n');
