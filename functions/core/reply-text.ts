@@ -7,8 +7,31 @@ import type { PolicyConfig } from './policy-config.ts';
 import { recipientDomain } from './text.ts';
 
 function substitute(template: string, values: Readonly<Record<string, string>>): string {
-  return template.replace(/%([a-z])/g, (placeholder: string, letter: string) => values[letter] ?? placeholder);
+  const parts = compiled(template);
+  let text = parts[0] ?? '';
+  for (let i = 1; i < parts.length; i += 2) {
+    const letter = parts[i] ?? '';
+    text += (values[letter] ?? `%${letter}`) + (parts[i + 1] ?? '');
+  }
+  return text;
 }
+
+/**
+ * A template split once into text and placeholder letters, alternating (text, letter, text, …):
+ * every answer fills one, and templates come from the configuration, so there are only a few.
+ */
+function compiled(template: string): readonly string[] {
+  let parts = compiledTemplates.get(template);
+  if (parts === undefined) {
+    parts = template.split(/%([a-z])/);
+    if (compiledTemplates.size >= MAX_COMPILED_TEMPLATES) compiledTemplates.clear();
+    compiledTemplates.set(template, parts);
+  }
+  return parts;
+}
+
+const compiledTemplates = new Map<string, readonly string[]>();
+const MAX_COMPILED_TEMPLATES = 64;
 
 /**
  * `<greylist-action> <text>`. The `4.2.0 ` DSN prefix works around an Exchange bug with Postfix's

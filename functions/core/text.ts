@@ -5,8 +5,14 @@
  * byte alone; doing the same keeps greygate's keys identical to Postgrey's for UTF-8 addresses.
  */
 export function asciiLower(value: string): string {
-  return value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+  // Every decision lower-cases its addresses, which are mostly lower case already.
+  if (!UPPER_ASCII.test(value)) return value;
+  // toLowerCase alone would also change non-ASCII letters, which Perl's lc on bytes left alone.
+  return NON_ASCII.test(value) ? value.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : value.toLowerCase();
 }
+
+const UPPER_ASCII = /[A-Z]/;
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Perl truthiness of a string attribute: Postgrey skips log fields that are empty or `0`. */
 export function perlTruthy(value: string | undefined): value is string {
