@@ -54,12 +54,14 @@ export interface Checkpointer {
 }
 
 /**
- * Each checkpoint costs the event loop about a millisecond and a half however many pages the worker
- * copied, and delays every answer in flight by as much: under 32 busy connections, checkpoints
- * every 2000 rows touched ~1.6 % of the answers, every 8000 rows ~0.4 % (p99 5.1-5.9 ms against
- * 5.9-6.4 ms, and 10-15 % more decisions/s). A row written at random dirties about three WAL pages
- * (12 KiB), so the WAL reaches ~90 MiB between checkpoints at that rate; under a mail host's usual
- * traffic the one-minute interval comes first and keeps it to a few MiB.
+ * Each checkpoint costs the event loop its remainder, however many pages the worker copied, and
+ * delays every answer in flight by as much: typically 1.5 ms, but the remainder's two fsyncs made
+ * it 4-15 ms in one checkpoint of ten on the development VM's disk. Under 32 busy connections,
+ * checkpoints every 2000 rows touched ~1.6 % of the answers, every 8000 rows ~0.4 % (p99 5.1-5.9 ms
+ * against 5.9-6.4 ms, and 10-15 % more decisions/s). A row written at random dirties about 1.4 WAL
+ * pages (5.5 KiB; three before schema 2 dropped the expires_at indexes), so the WAL reaches ~45 MiB
+ * between checkpoints at that rate; under a mail host's usual traffic the one-minute interval comes
+ * first and keeps it to a few MiB.
  */
 export const DEFAULT_WRITES_PER_CHECKPOINT = 8000;
 

@@ -289,7 +289,7 @@ interface Job {
 
 /**
  * The WAL file is truncated back to this size when it starts over, so a burst does not keep its
- * disk space. Above the size one checkpoint interval fills (about 23,000 pages, 90 MiB), so the
+ * disk space. Above the size one checkpoint interval fills (about 11,000 pages, 45 MiB), so the
  * steady state does not pay a truncate and a regrowth of the file per checkpoint.
  */
 const WAL_SIZE_LIMIT_BYTES = 128 * 1024 * 1024;
