@@ -4,8 +4,8 @@
 // interleaves with other JavaScript on the same connection. Decisions are queued for one event-loop
 // turn and committed together (group commit, runDecision). The purge and the count walk the tables
 // in key order, SWEEP_STEP_ROWS rows per step, each step its own short transaction, and let the
-// event loop answer in between: no index on expires_at to make them cheaper (sqlite-schema.ts,
-// version 2), so that each decision writes one B-tree page, not two.
+// event loop answer in between. An index on expires_at would spare them the walk, but every
+// decision would then write two B-tree pages instead of one (sqlite-schema.ts, version 2).
 //
 // Durability: WAL journal with synchronous=NORMAL by default, SQLite's own advice for WAL. Every
 // committed transaction survives a process crash (kill -9, OOM kill), because the commit is in the
