@@ -4,10 +4,7 @@
 //   POST /v1/check   Postfix attributes as JSON → { action, verdict, reason, retry_after_seconds?, header? }
 //   GET  /healthz    liveness + store reachability; no auth, no detail
 
-// hono/tiny's PatternRouter: for these few routes it matches as fast as the default preset's
-// RegExpRouter, which compiles its matcher on the first request, and it is ~6 KB less to load on a
-// Lambda cold start.
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { parsePolicyRequest } from '../core/index.ts';
 import { decisionBody, logDecision, type Logger } from '../decision-log.ts';

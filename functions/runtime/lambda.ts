@@ -12,7 +12,7 @@
 // with the variable to fix.
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Hono } from 'hono/tiny';
+import { Hono } from 'hono';
 import { handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 import { createLogger, describeError } from '../../bridge/logger.ts';
 import { buildWhitelists, type Whitelists } from '../core/index.ts';
