@@ -254,7 +254,7 @@ class DynamoDbGreylistStore implements DynamoDbStore {
     return { triplet: seenTriplet(t, now), client: c === null ? null : seenClient(c, now) };
   }
 
-  async purgeExpired(now: number, limit: number): Promise<number> {
+  async purgeExpired(now: number, limit: number, signal?: AbortSignal): Promise<number> {
     this.#checkOpen();
     checkTime(now);
     checkPurgeLimit(limit);
@@ -264,12 +264,13 @@ class DynamoDbGreylistStore implements DynamoDbStore {
     let start = this.#purgeCursor;
     let wrapped = start === undefined;
     while (deleted < limit) {
+      if (signal?.aborted) return deleted;
       const page = await this.#scan('#e <= :now', now, start);
       for (const pk of page.keys) {
-        if (deleted >= limit) break;
+        if (deleted >= limit || signal?.aborted) break;
         if (await this.#deleteExpired(pk, now)) deleted += 1;
       }
-      if (deleted >= limit) {
+      if (deleted >= limit || signal?.aborted) {
         // Scan this page again next time: what is left of it is found again, what went is not.
         this.#purgeCursor = start;
         return deleted;
@@ -284,12 +285,13 @@ class DynamoDbGreylistStore implements DynamoDbStore {
     return deleted;
   }
 
-  async countRecords(now: number): Promise<{ triplets: number; clients: number }> {
+  async countRecords(now: number, signal?: AbortSignal): Promise<{ triplets: number; clients: number }> {
     this.#checkOpen();
     checkTime(now);
     const counts = { triplets: 0, clients: 0 };
     let start: Item | undefined;
     do {
+      signal?.throwIfAborted();
       const page = await this.#scan('#e > :now', now, start);
       for (const pk of page.keys) {
         const kind = recordKindOf(pk);

@@ -61,8 +61,8 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     release: '0.1.0',
     sql: `
-      DROP INDEX triplets_expires_at;
-      DROP INDEX clients_expires_at;
+      DROP INDEX IF EXISTS triplets_expires_at;
+      DROP INDEX IF EXISTS clients_expires_at;
     `,
   },
 ];

@@ -256,10 +256,19 @@ function prepareSweep(db: BetterSqlite3.Database, table: 'triplets' | 'clients')
 /** Keys are never empty, so every key sorts after this one. */
 const SWEEP_START_KEY = '';
 
-/** Where a sweep stands: the table (an index into Statements.sweep) and the last key done in it. */
+/**
+ * Where a purge sweep stands: the table (an index into Statements.sweep), the last key done in it,
+ * and the `now` it purges for. A call with another `now` is another purge run and starts over, so
+ * the keys before the cursor are always ones this run has swept.
+ */
 interface SweepCursor {
+  now: number;
   table: number;
   after: string;
+}
+
+function sweepStart(now: number): SweepCursor {
+  return { now, table: 0, after: SWEEP_START_KEY };
 }
 
 /** The next step's range in `t` after `after`; null when the table holds nothing after it. */
@@ -312,7 +321,7 @@ class SqliteGreylistStore implements SqliteStore {
   readonly #pending: Job[] = [];
   #flushScheduled = false;
   /** Where purgeExpired resumes: a purge run spans many calls, each deleting up to its limit. */
-  #purgeCursor: SweepCursor = { table: 0, after: SWEEP_START_KEY };
+  #purgeCursor: SweepCursor | null = null;
 
   /** Set by openSqliteStore once the store is built; null leaves checkpoints to SQLite. */
   checkpointer: Checkpointer | null = null;
@@ -426,21 +435,21 @@ class SqliteGreylistStore implements SqliteStore {
   /**
    * Sweeps the triplets, then the clients, from where the last call stopped, until `limit` records
    * are deleted or the sweep reaches the end (then it starts over on the next call). Fewer than
-   * `limit` therefore means a whole sweep is done. Stops early, keeping what it deleted, when the
-   * store is closed meanwhile.
+   * `limit` therefore means a whole sweep is done. Stops early, keeping what it deleted, when
+   * `signal` fires or the store is closed meanwhile.
    */
-  async purgeExpired(now: number, limit: number): Promise<number> {
+  async purgeExpired(now: number, limit: number, signal?: AbortSignal): Promise<number> {
     this.#run(() => {
       checkTime(now);
       checkPurgeLimit(limit);
     });
     let deleted = 0;
-    while (deleted < limit && this.#db !== null) {
-      const cursor = this.#purgeCursor;
+    while (deleted < limit && this.#db !== null && !signal?.aborted) {
+      const cursor = this.#purgeCursor?.now === now ? this.#purgeCursor : sweepStart(now);
       const step = this.#run(() => this.#transaction(this.#s.beginWrite, () => this.#purgeStep(cursor, now, limit - deleted)));
       deleted += step.deleted;
       this.checkpointer?.wrote(step.deleted);
-      this.#purgeCursor = step.next ?? { table: 0, after: SWEEP_START_KEY };
+      this.#purgeCursor = step.next;
       if (step.next === null) break;
       await yieldToEventLoop();
     }
@@ -455,24 +464,25 @@ class SqliteGreylistStore implements SqliteStore {
       const upTo = t.lastExpired.get(cursor.after, step.end, now, limit) ?? null;
       const deleted = upTo === null ? 0 : t.deleteExpired.run(cursor.after, upTo, now).changes;
       // The limit may have cut the step short: the rest of its range comes next.
-      if (upTo !== null && deleted === limit) return { deleted, next: { table: cursor.table, after: upTo } };
-      if (!step.final) return { deleted, next: { table: cursor.table, after: step.end } };
+      if (upTo !== null && deleted === limit) return { deleted, next: { ...cursor, after: upTo } };
+      if (!step.final) return { deleted, next: { ...cursor, after: step.end } };
       return { deleted, next: this.#nextTable(cursor) };
     }
     return { deleted: 0, next: this.#nextTable(cursor) };
   }
 
   #nextTable(cursor: SweepCursor): SweepCursor | null {
-    return cursor.table + 1 < this.#s.sweep.length ? { table: cursor.table + 1, after: SWEEP_START_KEY } : null;
+    return cursor.table + 1 < this.#s.sweep.length ? { now: cursor.now, table: cursor.table + 1, after: SWEEP_START_KEY } : null;
   }
 
   /** Counted a step at a time like the purge: a consistent count of each step, not of the whole table. */
-  async countRecords(now: number): Promise<{ triplets: number; clients: number }> {
+  async countRecords(now: number, signal?: AbortSignal): Promise<{ triplets: number; clients: number }> {
     this.#run(() => checkTime(now));
     const live = [0, 0];
     for (const [table, t] of this.#s.sweep.entries()) {
       let after: string | null = SWEEP_START_KEY;
       while (after !== null) {
+        signal?.throwIfAborted();
         const from: string = after;
         const step = this.#run(() =>
           this.#transaction(this.#s.beginRead, () => {

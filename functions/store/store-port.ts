@@ -34,13 +34,17 @@ export interface GreylistStore {
 
   /**
    * Deletes at most `limit` records whose `expiresAt` is at or before `now`; returns how many it
-   * deleted. Fewer than `limit` means nothing more is left to purge at `now`; a purge run calls
-   * again until then. Answers never wait behind a call: it deletes and reads in small steps.
+   * deleted. Fewer than `limit` means nothing more is left to purge at `now` (or `signal` fired); a
+   * purge run calls again until then. Answers never wait behind a call: it deletes and reads in
+   * small steps, and stops between two of them once `signal` fires.
    */
-  purgeExpired(now: number, limit: number): Promise<number>;
+  purgeExpired(now: number, limit: number, signal?: AbortSignal): Promise<number>;
 
-  /** Counts live records (for logs and health output). */
-  countRecords(now: number): Promise<{ triplets: number; clients: number }>;
+  /**
+   * Counts live records (for logs and health output). Rejects with the signal's reason once
+   * `signal` fires, between two steps of the count.
+   */
+  countRecords(now: number, signal?: AbortSignal): Promise<{ triplets: number; clients: number }>;
 
   /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;

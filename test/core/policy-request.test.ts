@@ -65,6 +65,7 @@ describe('parsePolicyRequest', () => {
     ['a hostname', 'mail.example.net', /not an IPv4 or IPv6 address/],
     ['three-part IPv4', '192.0.2', /not an IPv4 or IPv6 address/],
     ['an octet above 255', '192.0.2.256', /not an IPv4 or IPv6 address/],
+    ['a middle octet above 255', '192.300.2.1', /not an IPv4 or IPv6 address/],
     ['octal-looking octets', '010.0.2.1', /not an IPv4 or IPv6 address/],
     ['an IPv4 with spaces', ' 192.0.2.10', /not an IPv4 or IPv6 address/],
     ['a broken IPv6', '2001:db8::1::2', /not an IPv4 or IPv6 address/],

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GREYGATE_APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from '../../functions/store/sqlite-schema.ts';
+import { startPurger } from '../../functions/store/purge-scheduler.ts';
 import { openSqliteStore, SWEEP_STEP_ROWS } from '../../functions/store/sqlite-store.ts';
 import type { SqliteStore } from '../../functions/store/sqlite-store.ts';
 import {
@@ -407,6 +408,57 @@ describe('sqlite purge and count over many steps', () => {
     // Assess
     expect(order).toEqual(['decision', 'purge']);
     expect((await store.peek({ triplet: 't/new', client: null }, NOW)).triplet).not.toBeNull();
+  });
+
+  it('starts a purge run with another `now` from the beginning, so nothing expired before the cursor is left', async () => {
+    // Prepare: a first run stopped by its limit part-way through the triplets...
+    const firstRun = await store.purgeExpired(NOW, 100);
+    // ...and, before where it stopped, a triplet that expires before the next run's `now`.
+    await store.runDecision({ triplet: 't/0-late', client: null }, NOW, () => ({
+      writes: { triplet: { firstSeen: NOW, lastSeen: NOW, expiresAt: NOW + 5 } },
+    }));
+
+    // Act
+    let secondRun = 0;
+    for (;;) {
+      const deleted = await store.purgeExpired(NOW + 10, 700);
+      secondRun += deleted;
+      if (deleted < 700) break;
+    }
+
+    // Assess
+    expect(firstRun).toBe(100);
+    expect(secondRun).toBe(expiredTriplets + expiredClients - 100 + 1);
+    expect((await store.peek({ triplet: 't/0-late', client: null }, NOW)).triplet).toBeNull();
+  });
+
+  it('stops a purge run between two steps when its purger is stopped, without counting or warning', async () => {
+    // Prepare
+    const warnings: string[] = [];
+    const purger = startPurger(store, {
+      clock: () => NOW,
+      batchSize: 10 * ROWS,
+      logger: { info: () => {}, warn: (msg) => warnings.push(msg) },
+    });
+
+    // Act
+    const run = purger.runOnce();
+    await new Promise((resolve) => setImmediate(resolve));
+    await purger.stop();
+    const deleted = await run;
+
+    // Assess
+    expect(deleted).toBeGreaterThan(0);
+    expect(deleted).toBeLessThan(expiredTriplets + expiredClients);
+    expect(warnings).toEqual([]);
+  });
+
+  it('rejects a count whose signal has fired', async () => {
+    // Act
+    const counting = store.countRecords(NOW, AbortSignal.abort(new Error('shutting down')));
+
+    // Assess
+    await expect(counting).rejects.toThrow('shutting down');
   });
 
   it('stops a purge under way when the store is closed, keeping what it deleted', async () => {

@@ -301,6 +301,23 @@ export function describeStoreContract(name: string, createHarness: () => Promise
         expect(await store.peek(live, NOW)).toEqual({ triplet: triplet(NOW, NOW, NOW + 1), client: client(5, NOW, NOW + 1) });
       });
 
+      it('deletes nothing and counts nothing once the caller has given up (signal aborted)', async () => {
+        // Prepare
+        const store = await open();
+        const at = keys('t/given-up', 'c/given-up');
+        await put(store, at, { triplet: triplet(NOW, NOW, NOW + 10), client: client(1, NOW, NOW + 10) });
+        const aborted = AbortSignal.abort(new Error('shutting down'));
+
+        // Act
+        const deleted = await store.purgeExpired(NOW + 10, 100, aborted);
+        const counting = store.countRecords(NOW, aborted);
+
+        // Assess
+        expect(deleted).toBe(0);
+        await expect(counting).rejects.toThrow('shutting down');
+        expect(await store.countRecords(NOW)).toEqual({ triplets: 1, clients: 1 });
+      });
+
       it('deletes nothing when nothing has expired or when limit is 0', async () => {
         // Prepare
         const store = await open();
