@@ -77,7 +77,8 @@ export function startPurger(
         logger.info('purged expired records', { deleted });
       }
     } catch (error) {
-      if (stopped) return deleted;
+      // Stopped mid-count: not a failure worth a warning. Any other error still is.
+      if (error === stopping.signal.reason) return deleted;
       logger.warn('purging expired records failed; the next run tries again', {
         deleted,
         error: error instanceof Error ? error.message : String(error),
