@@ -79,7 +79,7 @@ export class PolicyParser {
       // bytes, so equal totals mean every line's length in units is its length in bytes, which
       // the line cap is about; otherwise (non-ASCII text) each line is decoded on its own.
       const text = buf.toString('utf8', 0, complete);
-      start = text.length === complete ? this.#lines(text, events) : this.#linesOfBytes(buf, complete, events);
+      start = this.#lines(buf, complete, text.length === complete ? text : null, events);
       if (this.#failed) return events;
     }
     const rest = buf.length - start;
@@ -93,34 +93,21 @@ export class PolicyParser {
   }
 
   /**
-   * The lines of `text`, which ends in LF and has one byte per UTF-16 unit. Returns where it
-   * stopped: the end of `text`, or the start of the line that broke a limit.
+   * The lines in the first `complete` bytes of `buf`, which end in LF. `text` is those bytes
+   * decoded when it has one UTF-16 unit per byte, so lines are cut from it without decoding again;
+   * null decodes each line on its own. Returns where it stopped: `complete`, or the start of the
+   * line that broke a limit.
    */
-  #lines(text: string, events: ParserEvent[]): number {
+  #lines(buf: Buffer, complete: number, text: string | null, events: ParserEvent[]): number {
     let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      const end = nl > start && text.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-      if (end - start > this.#maxLineBytes) {
-        this.#failLine(events);
-        return start;
-      }
-      this.#line(text.slice(start, end), events);
-      if (this.#failed) return start;
-      start = nl + 1;
-    }
-    return start;
-  }
-
-  /** The lines in the first `complete` bytes of `buf` (which end in LF); returns as #lines does. */
-  #linesOfBytes(buf: Buffer, complete: number, events: ParserEvent[]): number {
-    let start = 0;
-    for (let nl = buf.indexOf(LF); nl !== -1 && nl < complete; nl = buf.indexOf(LF, start)) {
+    while (start < complete) {
+      const nl = text !== null ? text.indexOf('\n', start) : buf.indexOf(LF, start);
       const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
       if (end - start > this.#maxLineBytes) {
         this.#failLine(events);
         return start;
       }
-      this.#line(buf.toString('utf8', start, end), events);
+      this.#line(text !== null ? text.slice(start, end) : buf.toString('utf8', start, end), events);
       if (this.#failed) return start;
       start = nl + 1;
     }
