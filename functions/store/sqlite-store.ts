@@ -446,7 +446,7 @@ class SqliteGreylistStore implements SqliteStore {
     let deleted = 0;
     while (deleted < limit && this.#db !== null && !signal?.aborted) {
       const cursor = this.#purgeCursor?.now === now ? this.#purgeCursor : sweepStart(now);
-      const step = this.#run(() => this.#transaction(this.#s.beginWrite, () => this.#purgeStep(cursor, now, limit - deleted)));
+      const step = this.#run(() => this.#transaction(this.#s.beginWrite, () => this.#purgeStep(cursor, limit - deleted)));
       deleted += step.deleted;
       this.checkpointer?.wrote(step.deleted);
       this.#purgeCursor = step.next;
@@ -456,8 +456,9 @@ class SqliteGreylistStore implements SqliteStore {
     return deleted;
   }
 
-  /** Deletes up to `limit` expired records of one step; `next` is null once the sweep is done. */
-  #purgeStep(cursor: SweepCursor, now: number, limit: number): { deleted: number; next: SweepCursor | null } {
+  /** Deletes up to `limit` records expired at `cursor.now` in one step; `next` is null once the sweep is done. */
+  #purgeStep(cursor: SweepCursor, limit: number): { deleted: number; next: SweepCursor | null } {
+    const { now } = cursor;
     const t = this.#s.sweep[cursor.table] as SweepStatements;
     const step = nextStep(t, cursor.after);
     if (step !== null) {
@@ -472,7 +473,7 @@ class SqliteGreylistStore implements SqliteStore {
   }
 
   #nextTable(cursor: SweepCursor): SweepCursor | null {
-    return cursor.table + 1 < this.#s.sweep.length ? { now: cursor.now, table: cursor.table + 1, after: SWEEP_START_KEY } : null;
+    return cursor.table + 1 < this.#s.sweep.length ? { ...sweepStart(cursor.now), table: cursor.table + 1 } : null;
   }
 
   /** Counted a step at a time like the purge: a consistent count of each step, not of the whole table. */
