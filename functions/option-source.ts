@@ -4,7 +4,6 @@
 import { envName } from '../bridge/env-name.ts';
 import { UsageError, type OptionSpec, type ParsedArgs } from './cli-args.ts';
 
-
 /** Reads an option's values from argv, else from the environment (`GREYGATE_*`; comma-separated when repeatable). */
 export class OptionSource {
   constructor(
@@ -54,8 +53,6 @@ export class OptionSource {
     return raw === undefined ? fallback : parseInteger(raw, this.label(name), min, max, form);
   }
 }
-
-
 
 export function parseInteger(raw: string, label: string, min: number, max: number, form: string): number {
   if (!/^\d+$/.test(raw.trim())) throw new UsageError(`${label}: "${raw}" is not valid; expected ${form}`);

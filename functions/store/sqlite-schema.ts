@@ -30,8 +30,8 @@ export interface Migration {
 // Version 1 indexed expires_at for the purge. Version 2 drops those indexes: a decision's write
 // moves its row's expires_at, so each index entry moved too, a second random page per write and
 // per commit; without them, A/B runs of the bench's load at 32 connections served up to 40 % more
-// decisions/s (noisy) with a p99 about 1.5 ms lower. The purge sweeps the tables in key order instead, a bounded step at a time
-// (sqlite-store.ts, purgeExpired).
+// decisions/s (noisy) with a p99 about 1.5 ms lower. The purge sweeps the tables in key order
+// instead, a bounded step at a time (sqlite-store.ts, purgeExpired).
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
