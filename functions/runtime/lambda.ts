@@ -134,11 +134,13 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   // The first decision would otherwise pay for the connection (TLS on Lambda), the credentials and
   // the signing key on its own time; started here, the round trip overlaps the rest of the start
   // and of the first request. Its failure is for the decisions to report, not for this read.
-  if (deps.warm) store.ping().catch(() => {});
+  // Two reads, so two connections: a decision sends up to two requests at once (its triplet and
+  // its client's record).
+  let warming: Promise<unknown> | null = deps.warm ? Promise.all([store.ping(), store.ping()]).catch(() => {}) : null;
   const { whitelists, source } = await loadLambdaWhitelists(config, logger);
   const clock = deps.clock ?? Date.now;
   const metrics = createMetrics({ namespace: config.metricsNamespace, write: deps.writeMetrics ?? writeToStdout, clock });
-  const service = measured(
+  const decisions = measured(
     createDecisionService({
       store,
       config: config.policy,
@@ -149,6 +151,18 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
     }),
     metrics,
   );
+  // The first decision waits for the warm-up reads to finish, and so takes over their connections:
+  // sent while they are still in flight, it would open connections of its own and pay the TLS
+  // handshakes that the warm-up is there to take off it.
+  const service: DecisionService = {
+    async check(request) {
+      if (warming !== null) {
+        await warming;
+        warming = null;
+      }
+      return decisions.check(request);
+    },
+  };
   const app = createApp({ service, logger, ping: () => store.ping(), tokenSha256: config.tokenSha256, requireAuth: true });
   logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})`, {
     event: 'start',

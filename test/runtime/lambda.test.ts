@@ -1,6 +1,8 @@
 // The Lambda entry as AWS calls it: Function URL events (payload format 2.0) into `handler`,
 // API Gateway-shaped results out, against the DynamoDB adapter on a dynalite started here.
 
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -456,12 +458,56 @@ describe('Lambda handler: container start', () => {
 
     // Act: no request yet
     const handler = lambda(lambdaEnv(), { openStore: counted, warm: true });
-    await vi.waitFor(() => expect(seen).toEqual(['opened', 'ping']));
+    await vi.waitFor(() => expect(seen).toEqual(['opened', 'ping', 'ping']));
     const result = await handler(checkEvent(triplet(90)));
 
     // Assess: the first request found the store open and made it decide
     expect(result.statusCode).toBe(200);
-    expect(seen).toEqual(['opened', 'ping', 'runDecision']);
+    expect(seen).toEqual(['opened', 'ping', 'ping', 'runDecision']);
+  });
+
+  it('when warm, the first request waits for the warm-up reads and reuses their connections (no TLS handshake of its own on AWS)', async () => {
+    // Prepare: DynamoDB behind a TCP relay that counts the connections made to it
+    let connections = 0;
+    const relay = createServer((inbound) => {
+      connections += 1;
+      const outbound = connect(Number(new URL(dynalite.endpoint).port), '127.0.0.1');
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    const client = createDynamoDbClient({
+      region: TEST_REGION,
+      endpoint: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+      credentials: TEST_CREDENTIALS,
+    });
+
+    try {
+      // Act: the first invocation arrives as soon as the container is up, the warm-up read in flight
+      let atDecision = -1;
+      const openStore = (config: LambdaConfig): GreylistStore => {
+        const store = openLambdaStore(config, client);
+        const runDecision = store.runDecision.bind(store);
+        store.runDecision = (...args) => {
+          atDecision = connections;
+          return runDecision(...args);
+        };
+        return store;
+      };
+      const handler = lambda(lambdaEnv(), { openStore, warm: true });
+      const result = await handler(checkEvent(triplet(91)));
+
+      // Assess: the warm-up opened two, as many as a decision sends at once (its triplet and its
+      // client's record), and the decision opened none
+      expect(result.statusCode).toBe(200);
+      expect(atDecision).toBe(2);
+      expect(connections).toBe(2);
+    } finally {
+      client.destroy();
+      relay.close();
+    }
   });
 
   it('when not warm, touches nothing until the first request', async () => {
