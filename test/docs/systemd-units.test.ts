@@ -1,0 +1,108 @@
+// The systemd units that docs/postfix.md and docs/bridge.md give admins to install, checked the
+// way systemd reads them (`systemd-analyze verify`: unknown keys, bad values, a missing
+// executable) and the way greygate reads their ExecStart= (its flags parse), so that the docs can
+// drift from neither. Each drop-in is checked applied to its unit.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseBridgeConfig } from '../../bridge/bridge-config.ts';
+import { parseServeConfig } from '../../functions/config.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+interface UnitBlock {
+  doc: string;
+  /** The service the block is, or the one it is a drop-in for. */
+  service: string;
+  dropIn: boolean;
+  text: string;
+}
+
+/** The ```ini blocks headed `# /etc/systemd/system/NAME.service` or `# systemctl edit NAME`. */
+function unitBlocks(doc: string): UnitBlock[] {
+  const markdown = readFileSync(join(root, 'docs', doc), 'utf8');
+  const blocks: UnitBlock[] = [];
+  for (const [, text] of markdown.matchAll(/^```ini\n([\s\S]*?)^```$/gm)) {
+    const head = text?.split('\n', 1)[0] ?? '';
+    const unit = /^# \/etc\/systemd\/system\/(\S+\.service)$/.exec(head);
+    const edit = /^# systemctl edit (\S+)/.exec(head);
+    if (unit?.[1]) blocks.push({ doc, service: unit[1], dropIn: false, text: text ?? '' });
+    else if (edit?.[1]) blocks.push({ doc, service: `${edit[1]}.service`, dropIn: true, text: text ?? '' });
+  }
+  return blocks;
+}
+
+/** The unit as systemd would load it: the unit's lines, then each drop-in's (later settings win). */
+function effectiveUnits(blocks: UnitBlock[]): Array<{ name: string; text: string }> {
+  const units = blocks.filter((b) => !b.dropIn);
+  const variants = units.map((u) => ({ name: `${u.doc}: ${u.service}`, text: u.text }));
+  for (const d of blocks.filter((b) => b.dropIn)) {
+    const unit = units.find((u) => u.service === d.service);
+    if (!unit) throw new Error(`${d.doc}: a drop-in for ${d.service}, whose unit the doc does not show`);
+    variants.push({ name: `${d.doc}: ${d.service} with its drop-in`, text: `${unit.text}\n${d.text}` });
+  }
+  return variants;
+}
+
+/** The argv of the last ExecStart= (an empty one resets the list, as in systemd). */
+function execStart(text: string): string[] {
+  const lines = text.replace(/\\\n\s*/g, ' ').split('\n');
+  const starts = lines.filter((l) => l.startsWith('ExecStart=')).map((l) => l.slice('ExecStart='.length).trim());
+  const last = starts.at(-1);
+  if (!last) throw new Error('the unit has no ExecStart=');
+  return last.split(/\s+/);
+}
+
+const units = [...effectiveUnits(unitBlocks('postfix.md')), ...effectiveUnits(unitBlocks('bridge.md'))];
+const work = mkdtempSync(join(tmpdir(), 'greygate-units-'));
+const tokenFile = join(work, 'token');
+writeFileSync(tokenFile, 'a-bridge-token-for-the-test\n', { mode: 0o600 });
+
+// Paths of an installed greygate, pointed at this checkout and the test's own files.
+function localized(text: string): string {
+  return text
+    .replaceAll('/usr/local/bin/greygate', join(root, 'bin/greygate.mjs'))
+    .replaceAll('%d/token', tokenFile)
+    .replaceAll('/etc/greygate/bridge-token', tokenFile);
+}
+
+const systemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('systemd units in the docs', () => {
+  it('are all found: serve, its unix-socket drop-in, the bridge and its fixed-user drop-in', () => {
+    expect(units.map((u) => u.name)).toEqual([
+      'postfix.md: greygate.service',
+      'postfix.md: greygate.service with its drop-in',
+      'bridge.md: greygate-bridge.service',
+      'bridge.md: greygate-bridge.service with its drop-in',
+    ]);
+  });
+
+  describe.each(units)('$name', ({ name, text }) => {
+    it('starts greygate with flags that greygate accepts', () => {
+      const argv = execStart(localized(text));
+      if (name.includes('greygate-bridge')) {
+        expect(argv.slice(0, 2)).toEqual(['/usr/bin/node', '/usr/local/lib/greygate/greygate-bridge.mjs']);
+        expect(parseBridgeConfig(argv.slice(2), {}).help).toBe(false);
+      } else {
+        expect(argv.slice(0, 2)).toEqual([join(root, 'bin/greygate.mjs'), 'serve']);
+        expect(parseServeConfig(argv.slice(2), {}).help).toBe(false);
+      }
+    });
+
+    it.skipIf(!systemdAnalyze)('passes systemd-analyze verify without a warning', () => {
+      const file = join(work, name.includes('greygate-bridge') ? 'greygate-bridge.service' : 'greygate.service');
+      writeFileSync(file, localized(text));
+      // A warning (an unknown key, a value systemd cannot parse) is printed, and the unit still
+      // loads with exit status 0: so the output must be empty, not just the status.
+      const run = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
+      expect(`${run.stdout}${run.stderr}`).toBe('');
+      expect(run.status).toBe(0);
+    });
+  });
+});
