@@ -75,6 +75,34 @@ function measured(service: DecisionService, metrics: Metrics): DecisionService {
 }
 
 /**
+ * Longest a container's first decision waits for the warm-up reads. An in-region round trip with
+ * its TLS handshake takes tens of milliseconds; reads still out after this are slow or were cut
+ * off (a container frozen right after its init, with them in flight), and a connection of the
+ * decision's own is then the quicker way.
+ */
+const WARM_UP_WAIT_MS = 250;
+
+/**
+ * Lets the first decision wait for the warm-up reads, and so take over their connections: sent
+ * while they are still in flight, it would open connections of its own and pay the very TLS
+ * handshakes that the warm-up is there to save. Inside `measured`: the wait is that request's time.
+ */
+function afterWarmUp(service: DecisionService, warmUp: Promise<unknown> | null): DecisionService {
+  let pending = warmUp;
+  return {
+    async check(request) {
+      if (pending !== null) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([pending, new Promise((resolve) => (timer = setTimeout(resolve, WARM_UP_WAIT_MS)))]);
+        clearTimeout(timer);
+        pending = null;
+      }
+      return service.check(request);
+    },
+  };
+}
+
+/**
  * The store of the deployed function: the configured table through one DynamoDB client per
  * container. `client` is for tests (dynalite with test credentials); Lambda uses the SDK's own
  * credential chain, which finds the execution role's credentials in the environment.
@@ -131,38 +159,28 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   }
   const logger = createLogger({ format: 'json', quiet: config.quiet, verbose: config.verbose, ...logStream });
   const store = await (deps.openStore ?? openLambdaStore)(config);
-  // The first decision would otherwise pay for the connection (TLS on Lambda), the credentials and
-  // the signing key on its own time; started here, the round trip overlaps the rest of the start
-  // and of the first request. Its failure is for the decisions to report, not for this read.
-  // Two reads, so two connections: a decision sends up to two requests at once (its triplet and
-  // its client's record).
-  let warming: Promise<unknown> | null = deps.warm ? Promise.all([store.ping(), store.ping()]).catch(() => {}) : null;
+  // Warm-up: the first decision would otherwise pay for its connections (TLS on Lambda), the
+  // credentials and the signing key on its own time. Two reads, so two connections: a decision
+  // sends up to two requests at once (its triplet and its client's record). Their failures are for
+  // the decisions to report, not for these reads.
+  const warmUp = deps.warm ? Promise.allSettled([store.ping(), store.ping()]) : null;
   const { whitelists, source } = await loadLambdaWhitelists(config, logger);
   const clock = deps.clock ?? Date.now;
   const metrics = createMetrics({ namespace: config.metricsNamespace, write: deps.writeMetrics ?? writeToStdout, clock });
-  const decisions = measured(
-    createDecisionService({
-      store,
-      config: config.policy,
-      whitelists: () => whitelists,
-      clock,
-      ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
-      ...selectiveDeps(config, clock),
-    }),
+  const service = measured(
+    afterWarmUp(
+      createDecisionService({
+        store,
+        config: config.policy,
+        whitelists: () => whitelists,
+        clock,
+        ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
+        ...selectiveDeps(config, clock),
+      }),
+      warmUp,
+    ),
     metrics,
   );
-  // The first decision waits for the warm-up reads to finish, and so takes over their connections:
-  // sent while they are still in flight, it would open connections of its own and pay the TLS
-  // handshakes that the warm-up is there to take off it.
-  const service: DecisionService = {
-    async check(request) {
-      if (warming !== null) {
-        await warming;
-        warming = null;
-      }
-      return decisions.check(request);
-    },
-  };
   const app = createApp({ service, logger, ping: () => store.ping(), tokenSha256: config.tokenSha256, requireAuth: true });
   logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})`, {
     event: 'start',

@@ -2,7 +2,7 @@
 // API Gateway-shaped results out, against the DynamoDB adapter on a dynalite started here.
 
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -469,12 +469,18 @@ describe('Lambda handler: container start', () => {
   it('when warm, the first request waits for the warm-up reads and reuses their connections (no TLS handshake of its own on AWS)', async () => {
     // Prepare: DynamoDB behind a TCP relay that counts the connections made to it
     let connections = 0;
+    const sockets = new Set<Socket>();
     const relay = createServer((inbound) => {
       connections += 1;
       const outbound = connect(Number(new URL(dynalite.endpoint).port), '127.0.0.1');
+      for (const socket of [inbound, outbound]) {
+        sockets.add(socket);
+        socket.on('error', () => {
+          inbound.destroy();
+          outbound.destroy();
+        });
+      }
       inbound.pipe(outbound).pipe(inbound);
-      inbound.on('error', () => outbound.destroy());
-      outbound.on('error', () => inbound.destroy());
     });
     relay.listen(0, '127.0.0.1');
     await once(relay, 'listening');
@@ -482,6 +488,8 @@ describe('Lambda handler: container start', () => {
       region: TEST_REGION,
       endpoint: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
       credentials: TEST_CREDENTIALS,
+      // As dynalite.client(): a retry after a timeout on a loaded machine would open a third connection.
+      limits: { requestTimeoutMs: 15_000 },
     });
 
     try {
@@ -506,8 +514,28 @@ describe('Lambda handler: container start', () => {
       expect(connections).toBe(2);
     } finally {
       client.destroy();
-      relay.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => relay.close(resolve));
     }
+  });
+
+  it('when warm, a warm-up read that never returns holds the first request back only briefly', async () => {
+    // Prepare: a store whose pings hang, as over connections cut off by a freeze after init
+    const openStore = (config: LambdaConfig): GreylistStore => {
+      const store = dynaliteStore(config);
+      store.ping = () => new Promise<void>(() => {});
+      return store;
+    };
+
+    // Act
+    const handler = lambda(lambdaEnv(), { openStore, warm: true });
+    const started = performance.now();
+    const result = await handler(checkEvent(triplet(92)));
+
+    // Assess: answered (without the bound this request would never be)
+    expect(result.statusCode).toBe(200);
+    expect(json(result).verdict).toBe('greylist');
+    expect(performance.now() - started).toBeLessThan(4_000);
   });
 
   it('when not warm, touches nothing until the first request', async () => {
