@@ -1,7 +1,8 @@
 // The systemd units that docs/postfix.md and docs/bridge.md give admins to install, checked the
 // way systemd reads them (`systemd-analyze verify`: unknown keys, bad values, a missing
-// executable) and the way greygate reads their ExecStart= (its flags parse), so that the docs can
-// drift from neither. Each drop-in is checked applied to its unit.
+// executable) and the way greygate reads their ExecStart= and Environment= (its flags and
+// variables parse), so that the docs can drift from neither. Each drop-in is checked applied to
+// its unit.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseBridgeConfig } from '../../bridge/bridge-config.ts';
+import { REPO_ROOT as root } from '../../build/bundle-options.ts';
 import { parseServeConfig } from '../../functions/config.ts';
-
-const root = new URL('../../', import.meta.url).pathname;
 
 interface UnitBlock {
   doc: string;
@@ -35,16 +35,29 @@ function unitBlocks(doc: string): UnitBlock[] {
   return blocks;
 }
 
-/** The unit as systemd would load it: the unit's lines, then each drop-in's (later settings win). */
+/** The unit as systemd would load it: the unit's lines, then a drop-in's (later settings win). */
 function effectiveUnits(blocks: UnitBlock[]): Array<{ name: string; text: string }> {
   const units = blocks.filter((b) => !b.dropIn);
   const variants = units.map((u) => ({ name: `${u.doc}: ${u.service}`, text: u.text }));
+  const dropIns = new Map<string, number>();
   for (const d of blocks.filter((b) => b.dropIn)) {
     const unit = units.find((u) => u.service === d.service);
     if (!unit) throw new Error(`${d.doc}: a drop-in for ${d.service}, whose unit the doc does not show`);
-    variants.push({ name: `${d.doc}: ${d.service} with its drop-in`, text: `${unit.text}\n${d.text}` });
+    const n = (dropIns.get(d.service) ?? 0) + 1;
+    dropIns.set(d.service, n);
+    variants.push({ name: `${d.doc}: ${d.service} with drop-in ${n}`, text: `${unit.text}\n${d.text}` });
   }
   return variants;
+}
+
+/** The variables of its Environment= lines (one NAME=value each in these docs). */
+function environment(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^Environment=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m?.[1] !== undefined && m[2] !== undefined) env[m[1]] = m[2];
+  }
+  return env;
 }
 
 /** The argv of the last ExecStart= (an empty one resets the list, as in systemd). */
@@ -65,6 +78,7 @@ writeFileSync(tokenFile, 'a-bridge-token-for-the-test\n', { mode: 0o600 });
 function localized(text: string): string {
   return text
     .replaceAll('/usr/local/bin/greygate', join(root, 'bin/greygate.mjs'))
+    .replaceAll('/usr/bin/node', process.execPath)
     .replaceAll('%d/token', tokenFile)
     .replaceAll('/etc/greygate/bridge-token', tokenFile);
 }
@@ -74,24 +88,27 @@ const systemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('systemd units in the docs', () => {
-  it('are all found: serve, its unix-socket drop-in, the bridge and its fixed-user drop-in', () => {
+  it('are all found: serve, its unix-socket and environment drop-ins, the bridge and its fixed-user drop-in', () => {
     expect(units.map((u) => u.name)).toEqual([
       'postfix.md: greygate.service',
-      'postfix.md: greygate.service with its drop-in',
+      'postfix.md: greygate.service with drop-in 1',
+      'postfix.md: greygate.service with drop-in 2',
       'bridge.md: greygate-bridge.service',
-      'bridge.md: greygate-bridge.service with its drop-in',
+      'bridge.md: greygate-bridge.service with drop-in 1',
     ]);
   });
 
   describe.each(units)('$name', ({ name, text }) => {
-    it('starts greygate with flags that greygate accepts', () => {
-      const argv = execStart(localized(text));
+    it('starts greygate with flags and variables that greygate accepts', () => {
+      const unit = localized(text);
+      const argv = execStart(unit);
+      const env = environment(unit);
       if (name.includes('greygate-bridge')) {
-        expect(argv.slice(0, 2)).toEqual(['/usr/bin/node', '/usr/local/lib/greygate/greygate-bridge.mjs']);
-        expect(parseBridgeConfig(argv.slice(2), {}).help).toBe(false);
+        expect(argv.slice(0, 2)).toEqual([process.execPath, '/usr/local/lib/greygate/greygate-bridge.mjs']);
+        expect(parseBridgeConfig(argv.slice(2), env).help).toBe(false);
       } else {
         expect(argv.slice(0, 2)).toEqual([join(root, 'bin/greygate.mjs'), 'serve']);
-        expect(parseServeConfig(argv.slice(2), {}).help).toBe(false);
+        expect(parseServeConfig(argv.slice(2), env).help).toBe(false);
       }
     });
 
