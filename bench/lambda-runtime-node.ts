@@ -4,20 +4,21 @@
 // V8's tiers and Node's loader both changed. So the probe runs on both, and this finds the second.
 //
 // In order: this process's node when it is already of that major; BENCH_LAMBDA_NODE (a path, or
-// `none` for this machine's node alone);
-// a copy cached under node_modules/.cache from an earlier run; else the official build that the
-// npm registry serves as the package node-<platform>-<arch>@22, fetched with `npm pack` into
-// that cache (about 30 MB, once). Not a dependency of the project: only the bench wants it.
+// `none` for this machine's node alone); a copy cached under node_modules/.cache by an earlier
+// run; else the package node-<platform>-<arch>@22 from the npm registry, fetched with `npm pack`
+// into that cache (about 30 MB; again after each fresh `npm install`, which empties the cache).
+// That package is the Node.js release binary as the `node` npm package installs it, repackaged
+// by that package's maintainers, not by the Node.js project, and no checksum is checked here: it
+// only runs the bench's probes. Not a dependency of the project: only the bench wants it.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { REPO_ROOT } from '../build/bundle-options.ts';
 
 export const LAMBDA_NODE_MAJOR = 22;
 
 export type RuntimeNode = { path: string; version: string } | { missing: string };
-
-const root = new URL('..', import.meta.url).pathname;
 
 function versionOf(path: string): string {
   return execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
@@ -45,12 +46,15 @@ export function lambdaRuntimeNode(): RuntimeNode {
   const platform = process.platform === 'win32' ? 'win' : process.platform;
   if (platform !== 'linux' && platform !== 'darwin') return { missing: `no Node ${LAMBDA_NODE_MAJOR} package for ${platform}; set BENCH_LAMBDA_NODE` };
   const pkg = `node-${platform}-${process.arch}`;
-  const cache = join(root, 'node_modules/.cache/greygate-bench', `${pkg}-${LAMBDA_NODE_MAJOR}`);
+  const cache = join(REPO_ROOT, 'node_modules/.cache/greygate-bench', `${pkg}-${LAMBDA_NODE_MAJOR}`);
   const binary = join(cache, 'package/bin/node');
   if (!existsSync(binary)) {
+    // Fetched and unpacked beside the cache, then renamed into place: an interrupted run leaves
+    // no half-unpacked binary that a later run would take for a whole one.
+    mkdirSync(join(cache, '..'), { recursive: true });
+    const staging = mkdtempSync(`${cache}.partial-`);
     try {
-      mkdirSync(cache, { recursive: true });
-      const tarball = execFileSync('npm', ['pack', `${pkg}@${LAMBDA_NODE_MAJOR}`, '--silent', '--pack-destination', cache], {
+      const tarball = execFileSync('npm', ['pack', `${pkg}@${LAMBDA_NODE_MAJOR}`, '--silent', '--pack-destination', staging], {
         encoding: 'utf8',
         timeout: 180_000,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -59,9 +63,14 @@ export function lambdaRuntimeNode(): RuntimeNode {
         .split('\n')
         .pop();
       if (!tarball) return { missing: `npm pack ${pkg}@${LAMBDA_NODE_MAJOR} named no file` };
-      execFileSync('tar', ['xzf', join(cache, tarball), '-C', cache], { timeout: 120_000 });
+      execFileSync('tar', ['xzf', join(staging, tarball), '-C', staging], { timeout: 120_000 });
+      rmSync(join(staging, tarball));
+      rmSync(cache, { recursive: true, force: true });
+      renameSync(staging, cache);
     } catch (err) {
       return { missing: `could not fetch ${pkg}@${LAMBDA_NODE_MAJOR} with npm pack (${(err as Error).message.split('\n')[0]}); set BENCH_LAMBDA_NODE` };
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
     }
   }
   return checked(binary, `the cached ${pkg}@${LAMBDA_NODE_MAJOR}`);
