@@ -23,19 +23,19 @@ export class IpPrefixSet {
   #size = 0;
 
   add(ip: IpAddress, prefixLength: number): void {
-    const network = networkAddress(ip, prefixLength);
     const bits = clampPrefixLength(ip, prefixLength);
     let added: boolean;
-    if (network.family === 4) {
+    if (ip.family === 4) {
       const mask = ipv4Mask(bits);
+      const value = (ip.value & mask) >>> 0;
       let group = this.#v4.find((g) => g.mask === mask);
       if (group === undefined) this.#v4.push((group = { mask, values: new Set() }));
-      added = !group.values.has(network.value);
-      group.values.add(network.value);
+      added = !group.values.has(value);
+      group.values.add(value);
     } else {
       let group = this.#v6.find((g) => g.prefixLength === bits);
       if (group === undefined) this.#v6.push((group = { prefixLength: bits, keys: new Set() }));
-      const key = formatIpAddress(network);
+      const key = formatIpAddress(networkAddress(ip, bits));
       added = !group.keys.has(key);
       group.keys.add(key);
     }
