@@ -145,12 +145,11 @@ export async function lambdaBundleBench(): Promise<void> {
       sdk: Probe[];
       bundle: Probe[];
     }
-    const series: Series[] = [{ label: `node ${process.version} (this machine's)`, node: process.execPath, empty: [], platform: [], sdk: [], bundle: [] }];
+    const newSeries = (label: string, node: string): Series => ({ label, node, empty: [], platform: [], sdk: [], bundle: [] });
+    const series = [newSeries(`node ${process.version} (this machine's)`, process.execPath)];
     const runtime = lambdaRuntimeNode();
     if ('path' in runtime) {
-      if (runtime.path !== process.execPath) {
-        series.push({ label: `node ${runtime.version} (the Lambda runtime's major)`, node: runtime.path, empty: [], platform: [], sdk: [], bundle: [] });
-      }
+      if (runtime.path !== process.execPath) series.push(newSeries(`node ${runtime.version} (the Lambda runtime's major)`, runtime.path));
     } else {
       console.log(`Node ${LAMBDA_NODE_MAJOR}, the Lambda runtime's major, is not available: ${runtime.missing}`);
     }

@@ -48,7 +48,7 @@ export interface LambdaDeps {
   clock?: () => number;
   /**
    * Build the container's state at once instead of on the first request, and open the DynamoDB
-   * connection meanwhile (the exported handler does, during Lambda's init phase).
+   * connections meanwhile (the exported handler does, during Lambda's init phase).
    */
   warm?: boolean;
 }
