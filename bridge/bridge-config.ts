@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { envName } from './env-name.ts';
-import { parseInetAddress, parseSocketMode, parseUnixAddress, type ListenAddress } from './listen-address.ts';
+import { envName } from '../functions/config/env-name.ts';
+import { parseInetAddress, parseSocketMode, parseUnixAddress, type ListenAddress } from '../policy/listen-address.ts';
 
 export type OnError = 'dunno' | 'defer';
 export type LogFormat = 'text' | 'json';

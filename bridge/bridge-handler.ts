@@ -9,9 +9,9 @@
 //    5xx, bad answer)
 
 import type { CheckOutcome, FailureKind } from './api-client.ts';
-import type { InstanceMemory } from './instance-memory.ts';
-import type { Logger } from './logger.ts';
-import type { PolicyHandler } from './policy-server.ts';
+import type { InstanceMemory } from '../policy/instance-memory.ts';
+import type { Logger } from '../policy/logger.ts';
+import type { PolicyHandler } from '../policy/policy-server.ts';
 
 export interface BridgeHandlerOptions {
   check: (body: string, signal?: AbortSignal) => Promise<CheckOutcome>;

@@ -19,10 +19,10 @@ import { BridgeUsageError, parseBridgeConfig, type BridgeConfig } from './bridge
 import { createBridgeHandler, type BridgeHandlerStats } from './bridge-handler.ts';
 import { BRIDGE_HELP } from './bridge-help.ts';
 import { BearerToken, BridgeTokenError } from './bridge-token.ts';
-import { InstanceMemory } from './instance-memory.ts';
-import type { ListenAddress } from './listen-address.ts';
-import { createLogger, describeError, type Logger } from './logger.ts';
-import { createPolicyServer, type PolicyServerStats } from './policy-server.ts';
+import { InstanceMemory } from '../policy/instance-memory.ts';
+import type { ListenAddress } from '../policy/listen-address.ts';
+import { createLogger, describeError, type Logger } from '../policy/logger.ts';
+import { createPolicyServer, type PolicyServerStats } from '../policy/policy-server.ts';
 
 export { BridgeUsageError } from './bridge-config.ts';
 export type { BridgeConfig } from './bridge-config.ts';

@@ -30,19 +30,4 @@ export type { DecideContext } from './decide.ts';
 export { formatHeaderDate, isValidTimeZone } from './header-date.ts';
 export { formatLogLine, formatSignals, formatWhitelistedLine, logFields, postgreyReason } from './log-line.ts';
 export type { LogFields } from './log-line.ts';
-export { classifyClientName } from './s25r.ts';
-export type { S25rIpv6Mode, S25rOptions, S25rResult } from './s25r.ts';
-export { S25R_DYNAMIC_PATTERNS, S25R_EXCEPTIONS, S25R_RULES, S25R_RULESET_VERSION } from './s25r-rules.ts';
-export type { S25rException, S25rNamedPattern, S25rRule, S25rRuleNumber } from './s25r-rules.ts';
-export { DEFAULT_DNSBL_WEIGHT, DEFAULT_DNSWL_WEIGHT, DEFAULT_SELECTIVE_SETTINGS, selectiveDecision } from './selective.ts';
-export type {
-  DnsListErrorCode,
-  DnsListKind,
-  DnsListResult,
-  DnsListZone,
-  SelectiveInput,
-  SelectiveMode,
-  SelectiveOutcome,
-  SelectiveSettings,
-  Signal,
-} from './selective.ts';
+export type { DnsListErrorCode, S25rRuleNumber, Signal } from './signals.ts';

@@ -2,7 +2,7 @@
 // (postgreyreport, grep recipes) keeps working, plus a structured form for JSON logs.
 
 import { clientAwlKey } from './client-net.ts';
-import type { Signal } from './selective.ts';
+import type { Signal } from './signals.ts';
 import { perlTruthy } from './text.ts';
 import type { Decision, PolicyRequest, Reason } from './types.ts';
 

@@ -1,6 +1,6 @@
 // The vocabulary shared by the core, the stores and the listeners. Pure types: no I/O here.
 
-import type { Signal } from './selective.ts';
+import type { Signal } from './signals.ts';
 
 /** A policy request after parsing: the Postfix attributes greygate reads, bounded and typed. */
 export interface PolicyRequest {

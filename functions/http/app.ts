@@ -7,8 +7,10 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { parsePolicyRequest } from '../core/index.ts';
-import { decisionBody, logDecision, type Logger } from '../decision-log.ts';
-import type { DecisionService } from '../decision-service.ts';
+import type { Logger } from '../../policy/logger.ts';
+import { logDecision } from '../service/decision-log.ts';
+import { decisionBody } from './decision-body.ts';
+import type { DecisionService } from '../service/decision-service.ts';
 import { StoreError, StoreUnavailableError } from '../store/store-port.ts';
 import { ApiError } from './api-error.ts';
 import { isAuthorized } from './bearer-auth.ts';

@@ -2,12 +2,12 @@
 // This is a composition root: the only place that reads argv and process.env for these commands.
 
 import { randomBytes } from 'node:crypto';
-import { createLogger } from '../../bridge/logger.ts';
+import { createLogger } from '../../policy/logger.ts';
 import { DEFAULT_POLICY_CONFIG } from '../core/policy-config.ts';
-import { parseServeConfig, UsageError } from '../config.ts';
+import { parseServeConfig, UsageError } from '../config/serve-config.ts';
 import { sha256Hex } from '../http/bearer-auth.ts';
 import { SERVE_HELP, TOP_HELP } from './cli-help.ts';
-import { scanArgs } from '../cli-args.ts';
+import { scanArgs } from '../config/cli-args.ts';
 import { dynamoDbClientFor } from './open-store.ts';
 import { startServe } from './serve.ts';
 

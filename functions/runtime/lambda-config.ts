@@ -14,9 +14,9 @@
 //   AWS_REGION              set by Lambda itself
 
 import type { PolicyConfig } from '../core/policy-config.ts';
-import { parseServeConfig, UsageError } from '../config.ts';
+import { parseServeConfig, UsageError } from '../config/serve-config.ts';
 import { DEFAULT_METRICS_NAMESPACE } from './emf-metrics.ts';
-import type { SelectiveConfig } from './selective-deps.ts';
+import type { SelectiveConfig } from '../selective/selective-check.ts';
 
 /** The esbuild `define` name under which the bundle carries greygate's default whitelist texts. */
 export const BUNDLED_WHITELISTS_DEFINE = 'GREYGATE_BUNDLED_WHITELISTS';

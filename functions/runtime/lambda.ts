@@ -14,11 +14,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Hono } from 'hono';
 import { handle, type APIGatewayProxyResult, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
-import { createLogger, describeError } from '../../bridge/logger.ts';
+import { createLogger, describeError } from '../../policy/logger.ts';
 import { buildWhitelists, type Whitelists } from '../core/index.ts';
-import { PACKAGED_WHITELIST_DIR } from '../config.ts';
-import type { Logger } from '../decision-log.ts';
-import { createDecisionService, type DecisionService } from '../decision-service.ts';
+import { PACKAGED_WHITELIST_DIR } from '../packaged-files.ts';
+import type { Logger } from '../../policy/logger.ts';
+import { createDecisionService, type DecisionService } from '../service/decision-service.ts';
 import { ApiError } from '../http/api-error.ts';
 import { createApp } from '../http/app.ts';
 import { createDynamoDbStore, dynamoDbPolicyHints } from '../store/dynamodb-store.ts';
@@ -26,7 +26,7 @@ import { createDynamoDbClient } from '../store/dynamodb-table.ts';
 import { StoreError, type GreylistStore } from '../store/store-port.ts';
 import { createMetrics, type Metrics } from './emf-metrics.ts';
 import { parseLambdaConfig, type LambdaConfig } from './lambda-config.ts';
-import { selectiveDeps } from './selective-deps.ts';
+import { selectiveCheckFor } from '../selective/selective-check.ts';
 import { createKeyHasher } from './privacy-key.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
 
@@ -175,7 +175,7 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
         whitelists: () => whitelists,
         clock,
         ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
-        ...selectiveDeps(config, clock),
+        selective: selectiveCheckFor(config, clock),
       }),
       warmUp,
     ),

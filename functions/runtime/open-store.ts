@@ -2,7 +2,7 @@
 // exercise the fleet's store locally (dynalite or a real table) with the same adapter the Lambda uses.
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { ServeConfig } from '../config.ts';
+import type { ServeConfig } from '../config/serve-config.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
 import type { GreylistStore } from '../store/store-port.ts';
 

@@ -2,12 +2,13 @@
 // the attributes, asks the service, applies the per-message X-Greylist de-duplication, logs the
 // Postgrey line and returns the action. Bad input is answered DUNNO and never reaches the store.
 
-import type { InstanceMemory } from '../../bridge/instance-memory.ts';
-import type { PolicyHandler } from '../../bridge/policy-server.ts';
+import type { InstanceMemory } from '../../policy/instance-memory.ts';
+import type { PolicyHandler } from '../../policy/policy-server.ts';
 import { parsePolicyRequest } from '../core/index.ts';
 import type { Decision } from '../core/types.ts';
-import { logDecision, type Logger } from '../decision-log.ts';
-import type { DecisionService } from '../decision-service.ts';
+import type { Logger } from '../../policy/logger.ts';
+import { logDecision } from '../service/decision-log.ts';
+import type { DecisionService } from '../service/decision-service.ts';
 
 /**
  * One X-Greylist header per message: a message to several recipients passes several triplets,

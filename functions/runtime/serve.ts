@@ -10,18 +10,18 @@
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InstanceMemory } from '../../bridge/instance-memory.ts';
-import { createPolicyServer, type PolicyServer } from '../../bridge/policy-server.ts';
-import { POLICY_REQUEST_ATTRIBUTES, S25R_RULESET_VERSION, type Whitelists } from '../core/index.ts';
-import type { ServeConfig } from '../config.ts';
-import type { Logger } from '../decision-log.ts';
-import { createDecisionService } from '../decision-service.ts';
+import { InstanceMemory } from '../../policy/instance-memory.ts';
+import { createPolicyServer, type PolicyServer } from '../../policy/policy-server.ts';
+import { POLICY_REQUEST_ATTRIBUTES, type Whitelists } from '../core/index.ts';
+import type { ServeConfig } from '../config/serve-config.ts';
+import type { Logger } from '../../policy/logger.ts';
+import { createDecisionService } from '../service/decision-service.ts';
 import { startPurger } from '../store/purge-scheduler.ts';
 import type { GreylistStore } from '../store/store-port.ts';
 import { createServePolicyHandler } from './policy-handler.ts';
 import { createKeyHasher, loadOrCreatePrivacyKey } from './privacy-key.ts';
 import { openConfiguredStore } from './open-store.ts';
-import { selectiveDeps } from './selective-deps.ts';
+import { describeSelective, selectiveCheckFor } from '../selective/selective-check.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
 
 /** Postgrey remembered 10 instance ids; concurrent connections need more to keep one header per message. */
@@ -47,7 +47,7 @@ export async function startServe(
 
   // Everything that can fail on a bad setting comes before the store opens, so a refused start
   // never leaves the store (and its checkpoint worker) open.
-  const selective = selectiveDeps(config, clock);
+  const selective = selectiveCheckFor(config, clock);
   let hashKey: ((clear: string) => string) | undefined;
   if (config.privacy) {
     hashKey = createKeyHasher(env.GREYGATE_PRIVACY_KEY ?? loadOrCreatePrivacyKey(config.dbdir));
@@ -63,7 +63,7 @@ export async function startServe(
     whitelists: () => whitelists,
     clock,
     ...(hashKey ? { hashKey } : {}),
-    ...selective,
+    selective,
   });
 
   const policyServer: PolicyServer = createPolicyServer({
@@ -127,13 +127,6 @@ export async function startServe(
       await store.close();
     },
   };
-}
-
-function describeSelective(config: ServeConfig): string {
-  const { selective } = config;
-  if (selective.mode === 's25r') return `s25r (rule set ${S25R_RULESET_VERSION}, IPv6 ${selective.s25rIpv6})`;
-  const lists = config.dnsLists.map((z) => `${z.kind} ${z.zone}=${z.weight}`);
-  return `score >= ${selective.greylistScore} (s25r=${selective.s25rWeight}, rule set ${S25R_RULESET_VERSION}, IPv6 ${selective.s25rIpv6}${lists.length > 0 ? `; ${lists.join(', ')}` : ''})`;
 }
 
 function formatHttp(server: Server): string {

@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { buildWhitelists, type Whitelists } from '../core/index.ts';
-import type { Logger } from '../decision-log.ts';
+import type { Logger } from '../../policy/logger.ts';
 
 async function readAll(paths: readonly string[], logger: Logger): Promise<Array<{ source: string; text: string }>> {
   const files: Array<{ source: string; text: string }> = [];

@@ -8,7 +8,7 @@
 
 import type { Node } from 'constructs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { parseRetryWindow, parseServeConfig, UsageError } from '../../functions/config.ts';
+import { parseRetryWindow, parseServeConfig, UsageError } from '../../functions/config/serve-config.ts';
 import { POLICY_SETTING_KEYS, PRIVACY_KEYS, settingsEnvironment, TOKEN_SHA256_KEYS } from './function-environment.ts';
 import { DEFAULT_SETTINGS, type GreygatePolicySettings, type GreygateSettings } from './stack-props.ts';
 

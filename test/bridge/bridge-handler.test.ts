@@ -4,9 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckOutcome } from '../../bridge/api-client.ts';
 import { createBridgeHandler, requestBody } from '../../bridge/bridge-handler.ts';
-import { InstanceMemory } from '../../bridge/instance-memory.ts';
+import { InstanceMemory } from '../../policy/instance-memory.ts';
 import { examplePolicyRequest, type PolicyAttributes } from '../support/policy-client.ts';
-import { recordingLogger } from './policy-server-harness.ts';
+import { recordingLogger } from '../policy/policy-server-harness.ts';
 
 const HEADER_ACTION = 'PREPEND X-Greylist: delayed 301 seconds by greygate';
 const FIRST_PASS: CheckOutcome = { kind: 'answer', action: HEADER_ACTION, header: true };

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closeTestBridges, startFakeApi, startTestBridge, type FakeApi } from '../support/fake-api.ts';
 import { encodePolicyRequest, examplePolicyRequest, PolicyClient, sendPolicyRequests } from '../support/policy-client.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
-import { RawConnection, waitFor } from './policy-server-harness.ts';
+import { RawConnection, waitFor } from '../policy/policy-server-harness.ts';
 
 let api: FakeApi;
 let dir: TempDir;

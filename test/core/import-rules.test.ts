@@ -1,5 +1,11 @@
-// DESIGN.md's import rules: functions/core imports only itself (and ipaddr.js, for subnet keys) and
-// stays pure; bridge/ imports only node:* and itself, so it bundles with no runtime dependency.
+// DESIGN.md's import rules, checked on every source file:
+//   pure      functions/core/ and selective greylisting's pure modules: only each other, ipaddr.js, tldts;
+//             no clock, environment or randomness
+//   policy/   the Postfix policy protocol: only node:* and itself
+//   config/   functions/config/, the option table and its reader: node:*, policy/, the pure modules
+//   bridge/   node:*, policy/, functions/config/ and itself, so it bundles with no runtime dependency
+//   runtimes  functions/runtime/, bridge/main.ts and infra/bin/ are composition roots: only another
+//             runtime file imports one (`greygate bridge` loads bridge/main.ts)
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -37,14 +43,39 @@ function isInside(dir: string, file: string, specifier: string): boolean {
   return target === dir || target.startsWith(dir + sep);
 }
 
-function violations(dir: string, allowed: (file: string, specifier: string) => boolean): string[] {
+function violations(dir: string | string[], allowed: (file: string, specifier: string) => boolean): string[] {
   const bad: string[] = [];
-  for (const file of typeScriptFiles(dir)) {
+  for (const file of (Array.isArray(dir) ? dir : typeScriptFiles(dir))) {
     for (const specifier of specifiers(readFileSync(file, 'utf8'))) {
       if (!allowed(file, specifier)) bad.push(`${relative(ROOT, file)} imports '${specifier}'`);
     }
   }
   return bad;
+}
+
+const at = (...parts: string[]): string => join(ROOT, ...parts);
+const CORE = at('functions', 'core');
+const SELECTIVE = at('functions', 'selective');
+/** Selective greylisting's adapters: the DNS lookups and the step the composition roots build. */
+const SELECTIVE_ADAPTERS = [join(SELECTIVE, 'dns-lists.ts'), join(SELECTIVE, 'selective-check.ts'), join(SELECTIVE, 'selective-options.ts')];
+const PURE_FILES = [...typeScriptFiles(CORE), ...typeScriptFiles(SELECTIVE).filter((f) => !SELECTIVE_ADAPTERS.includes(f))];
+const POLICY = at('policy');
+const CONFIG = at('functions', 'config');
+const BRIDGE = at('bridge');
+const RUNTIME_DIRS = [at('functions', 'runtime'), at('infra', 'bin')];
+const RUNTIME_FILES = [join(BRIDGE, 'main.ts')];
+const SOURCE_DIRS = [at('functions'), POLICY, BRIDGE, at('infra')];
+
+const isNode = (specifier: string): boolean => specifier.startsWith('node:');
+function target(file: string, specifier: string): string | null {
+  return specifier.startsWith('./') || specifier.startsWith('../') ? resolve(dirname(file), specifier) : null;
+}
+function isPure(file: string, specifier: string): boolean {
+  const t = target(file, specifier);
+  return t !== null && PURE_FILES.includes(t);
+}
+function isRuntime(path: string): boolean {
+  return RUNTIME_FILES.includes(path) || RUNTIME_DIRS.some((dir) => path.startsWith(dir + sep));
 }
 
 describe('import rules', () => {
@@ -64,32 +95,64 @@ describe('import rules', () => {
     expect(found.sort()).toEqual(['../b.ts', './a.ts', './d.ts', 'c-package', 'node:fs', 'side-effect']);
   });
 
-  it('functions/core imports only functions/core and ipaddr.js', () => {
-    // Prepare
-    const core = join(ROOT, 'functions', 'core');
+  it('the pure modules (functions/core, selective scoring) import only each other, ipaddr.js and tldts', () => {
     // Act
-    const bad = violations(core, (file, specifier) => specifier === 'ipaddr.js' || isInside(core, file, specifier));
+    const bad = violations(PURE_FILES, (file, specifier) => specifier === 'ipaddr.js' || specifier === 'tldts' || isPure(file, specifier));
     // Assess
-    expect(typeScriptFiles(core).length).toBeGreaterThan(0);
+    expect(PURE_FILES.length).toBeGreaterThan(15);
     expect(bad).toEqual([]);
   });
 
-  it('functions/core reads no clock, environment or randomness', () => {
+  it('the pure modules read no clock, environment or randomness', () => {
     // Prepare
-    const core = join(ROOT, 'functions', 'core');
     const impure = /\bDate\.now\s*\(|new Date\(\s*\)|\bprocess\.|\bMath\.random\s*\(|\bperformance\.now\s*\(/;
     // Act
-    const bad = typeScriptFiles(core).filter((file) => impure.test(readFileSync(file, 'utf8')));
+    const bad = PURE_FILES.filter((file) => impure.test(readFileSync(file, 'utf8')));
     // Assess
     expect(bad.map((file) => relative(ROOT, file))).toEqual([]);
   });
 
-  it('bridge/ imports only node:* and bridge/ (passes while bridge/ is empty)', () => {
-    // Prepare
-    const bridge = join(ROOT, 'bridge');
+  it('policy/ imports only node:* and policy/', () => {
     // Act
-    const bad = violations(bridge, (file, specifier) => specifier.startsWith('node:') || isInside(bridge, file, specifier));
+    const bad = violations(POLICY, (file, specifier) => isNode(specifier) || isInside(POLICY, file, specifier));
     // Assess
+    expect(typeScriptFiles(POLICY).length).toBeGreaterThan(4);
+    expect(bad).toEqual([]);
+  });
+
+  it('functions/config/ imports only node:*, policy/, the pure modules and itself', () => {
+    // Act
+    const bad = violations(
+      CONFIG,
+      (file, specifier) => isNode(specifier) || isInside(POLICY, file, specifier) || isInside(CONFIG, file, specifier) || isPure(file, specifier),
+    );
+    // Assess
+    expect(typeScriptFiles(CONFIG).length).toBeGreaterThan(1);
+    expect(bad).toEqual([]);
+  });
+
+  it('bridge/ imports only node:*, policy/, functions/config/ and itself', () => {
+    // Act
+    const bad = violations(
+      BRIDGE,
+      (file, specifier) =>
+        isNode(specifier) || isInside(POLICY, file, specifier) || isInside(CONFIG, file, specifier) || isInside(BRIDGE, file, specifier),
+    );
+    // Assess
+    expect(typeScriptFiles(BRIDGE).length).toBeGreaterThan(3);
+    expect(bad).toEqual([]);
+  });
+
+  it('only a runtime imports a runtime (functions/runtime, bridge/main.ts, infra/bin)', () => {
+    // Prepare
+    const nonRuntime = SOURCE_DIRS.flatMap(typeScriptFiles).filter((file) => !isRuntime(file));
+    // Act
+    const bad = violations(nonRuntime, (file, specifier) => {
+      const t = target(file, specifier);
+      return t === null || !isRuntime(t);
+    });
+    // Assess
+    expect(nonRuntime.length).toBeGreaterThan(40);
     expect(bad).toEqual([]);
   });
 });

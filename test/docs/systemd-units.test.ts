@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseBridgeConfig } from '../../bridge/bridge-config.ts';
 import { REPO_ROOT as root } from '../../build/bundle-options.ts';
-import { parseServeConfig } from '../../functions/config.ts';
+import { parseServeConfig } from '../../functions/config/serve-config.ts';
 
 interface UnitBlock {
   doc: string;

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseServeConfig } from '../../functions/config.ts';
+import { parseServeConfig } from '../../functions/config/serve-config.ts';
 import { startServe, type RunningServe } from '../../functions/runtime/serve.ts';
 import { examplePolicyRequest, sendPolicyRequests } from '../support/policy-client.ts';
 import { RecordingLogger } from '../support/serve-harness.ts';

@@ -6,7 +6,7 @@
 // Requests go out exactly as given (no attribute is added), so tests can send malformed ones.
 
 import net from 'node:net';
-import { parseAddressString, type ListenAddress } from '../../bridge/listen-address.ts';
+import { parseAddressString, type ListenAddress } from '../../policy/listen-address.ts';
 
 export type PolicyAddress = ListenAddress | string;
 export type PolicyAttributes = Record<string, string>;

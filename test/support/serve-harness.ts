@@ -3,8 +3,8 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseServeConfig } from '../../functions/config.ts';
-import type { Logger } from '../../functions/decision-log.ts';
+import { parseServeConfig } from '../../functions/config/serve-config.ts';
+import type { Logger } from '../../policy/logger.ts';
 import { startServe, type RunningServe } from '../../functions/runtime/serve.ts';
 import { makeTempDir, type TempDir } from './temp-dir.ts';
 

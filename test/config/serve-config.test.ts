@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envName, parseRetryWindow, parseServeConfig, UsageError } from '../functions/config.ts';
+import { envName, parseRetryWindow, parseServeConfig, UsageError } from '../../functions/config/serve-config.ts';
 
 describe('greygate serve options', () => {
   it('accepts both --delay=2 and --delay 2, as Postgrey does', () => {

@@ -2,8 +2,8 @@
 // leave alone, how real mail servers' names are judged, and the IPv6 choice.
 
 import { describe, expect, it } from 'vitest';
-import { classifyClientName } from '../../functions/core/s25r.ts';
-import { S25R_DYNAMIC_PATTERNS, S25R_EXCEPTIONS, S25R_RULES, S25R_RULESET_VERSION } from '../../functions/core/s25r-rules.ts';
+import { classifyClientName } from '../../functions/selective/s25r.ts';
+import { S25R_DYNAMIC_PATTERNS, S25R_EXCEPTIONS, S25R_RULES, S25R_RULESET_VERSION } from '../../functions/selective/s25r-rules.ts';
 
 const v4 = '192.0.2.10';
 const apply = { ipv6: 'apply' } as const;

@@ -6,7 +6,7 @@ import {
   parseInetAddress,
   parseSocketMode,
   parseUnixAddress,
-} from '../../bridge/listen-address.ts';
+} from '../../policy/listen-address.ts';
 
 describe('parseInetAddress (Postgrey --inet=[HOST:]PORT)', () => {
   it('binds a bare port to the IPv4 loopback, as Postgrey binds localhost', () => {

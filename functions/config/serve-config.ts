@@ -5,14 +5,14 @@
 
 import { hostname as osHostname } from 'node:os';
 import { isIP } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { parseInetAddress, type ListenAddress } from '../bridge/listen-address.ts';
-import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from './core/policy-config.ts';
-import type { DnsListZone, SelectiveSettings } from './core/selective.ts';
+import { PACKAGED_WHITELIST_DIR } from '../packaged-files.ts';
+import { parseInetAddress, type ListenAddress } from '../../policy/listen-address.ts';
+import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../core/policy-config.ts';
+import type { DnsListZone, SelectiveSettings } from '../selective/selective.ts';
 import { scanArgs, UsageError, type OptionSpec } from './cli-args.ts';
-import { envName } from '../bridge/env-name.ts';
+import { envName } from './env-name.ts';
 import { OptionSource, parseInteger } from './option-source.ts';
-import { parseSelectiveOptions } from './selective-config.ts';
+import { parseSelectiveOptions } from '../selective/selective-options.ts';
 
 export { envName, UsageError };
 
@@ -56,8 +56,6 @@ export interface ServeConfig {
   dnsServers: string[] | null;
 }
 
-/** Where greygate's shipped whitelist files live, resolved from this file (works from a checkout and a package). */
-export const PACKAGED_WHITELIST_DIR = fileURLToPath(new URL('../whitelists/', import.meta.url));
 
 const DEFAULT_CLIENT_WHITELISTS = [
   `${PACKAGED_WHITELIST_DIR}clients`,

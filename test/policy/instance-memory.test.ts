@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InstanceMemory } from '../../bridge/instance-memory.ts';
+import { InstanceMemory } from '../../policy/instance-memory.ts';
 
 describe('InstanceMemory', () => {
   it('recognises a message instance it was told about', () => {

@@ -4,7 +4,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PolicyServerError } from '../../bridge/policy-server.ts';
+import { PolicyServerError } from '../../policy/policy-server.ts';
 import { examplePolicyRequest, PolicyClient, sendPolicyRequests } from '../support/policy-client.ts';
 import { makeTempDir, type TempDir } from '../support/temp-dir.ts';
 import { closeAllServers, deferred, RawConnection, startPolicyServer, waitFor } from './policy-server-harness.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ATTRIBUTE_CHARS, PolicyParser, type ParserEvent } from '../../bridge/policy-parser.ts';
+import { MAX_ATTRIBUTE_CHARS, PolicyParser, type ParserEvent } from '../../policy/policy-parser.ts';
 
 const LIMITS = { maxLineBytes: 4096, maxAttributes: 100 };
 

@@ -1,7 +1,7 @@
 // S25R: is this client an end-user or dynamic-pool machine, judged by its verified reverse-DNS
 // name alone? Pure; the rule data lives in s25r-rules.ts.
 
-import { parseIpAddress } from './ip-address.ts';
+import { parseIpAddress } from '../core/ip-address.ts';
 import { S25R_DYNAMIC_PATTERNS, S25R_EXCEPTIONS, S25R_RULES, type S25rRuleNumber } from './s25r-rules.ts';
 
 /**

@@ -3,7 +3,7 @@
 // the timeout and counts as nothing, and that repeated clients are answered from the cache.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDnsListChecker, DnsListConfigError, reversedAddressName, type DnsListCheckerOptions } from '../../functions/dns/dns-lists.ts';
+import { createDnsListChecker, DnsListConfigError, reversedAddressName, type DnsListCheckerOptions } from '../../functions/selective/dns-lists.ts';
 import { startDnsServer, type TestDnsServer } from '../support/dns-server.ts';
 
 let dns: TestDnsServer;

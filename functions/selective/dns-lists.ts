@@ -11,7 +11,7 @@
 
 import { Resolver } from 'node:dns/promises';
 import { parseIpAddress } from '../core/ip-address.ts';
-import type { DnsListErrorCode, DnsListResult, DnsListZone } from '../core/selective.ts';
+import type { DnsListErrorCode, DnsListResult, DnsListZone } from './selective.ts';
 
 export interface DnsListCheckerOptions {
   zones: readonly DnsListZone[];

@@ -1,7 +1,7 @@
 // Where each option's value comes from: the command line first, else its GREYGATE_* variable
 // (comma-separated when the option is repeatable), with errors that name whichever was used.
 
-import { envName } from '../bridge/env-name.ts';
+import { envName } from './env-name.ts';
 import { UsageError, type OptionSpec, type ParsedArgs } from './cli-args.ts';
 
 /** Reads an option's values from argv, else from the environment (`GREYGATE_*`; comma-separated when repeatable). */

@@ -2,13 +2,13 @@
 // which signals each answer names.
 
 import { describe, expect, it } from 'vitest';
-import { classifyClientName } from '../../functions/core/s25r.ts';
+import { classifyClientName } from '../../functions/selective/s25r.ts';
 import {
   DEFAULT_SELECTIVE_SETTINGS,
   selectiveDecision,
   type DnsListResult,
   type SelectiveSettings,
-} from '../../functions/core/selective.ts';
+} from '../../functions/selective/selective.ts';
 
 const settings = (overrides: Partial<SelectiveSettings> = {}): SelectiveSettings => ({ ...DEFAULT_SELECTIVE_SETTINGS, ...overrides });
 const s25r = (name: string) => classifyClientName(name, '192.0.2.10', { ipv6: 'apply' });

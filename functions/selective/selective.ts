@@ -8,10 +8,11 @@
 //          − Σ DNSWL hit weights; greylisting starts at the threshold (--greylist-score).
 
 import type { S25rIpv6Mode, S25rResult } from './s25r.ts';
-import type { S25rRuleNumber } from './s25r-rules.ts';
+import type { DnsListErrorCode, Signal } from '../core/signals.ts';
 
 export type SelectiveMode = 'off' | 's25r' | 'score';
 export type DnsListKind = 'dnsbl' | 'dnswl';
+export type { DnsListErrorCode, Signal };
 
 /** One configured DNS list: `--dnsbl zone[=weight]` or `--dnswl zone[=weight]`. */
 export interface DnsListZone {
@@ -22,28 +23,11 @@ export interface DnsListZone {
   weight: number;
 }
 
-/**
- * Why a list gave no usable answer. `refused-by-list`: the list answered with its own error code
- * (Spamhaus-style 127.255.255.x, dnswl.org's 127.0.0.255), typically because the query came through
- * a public resolver or exceeded the free quota.
- */
-export type DnsListErrorCode = 'timeout' | 'servfail' | 'refused' | 'refused-by-list' | 'unexpected-answer' | 'failed';
-
 export interface DnsListResult extends DnsListZone {
   /** `error`: no usable answer; it counts as nothing, so it can never defer mail by itself. */
   listed: boolean | 'error';
   error?: DnsListErrorCode;
 }
-
-/** A reason carried by a decision: in the JSON answer (`signals`) and at the end of the log line. */
-export type Signal =
-  | { name: 's25r'; rule: S25rRuleNumber | 'dynamic-pattern'; pattern?: string }
-  /** The name matched a rule but belongs to a known real mail server (it adds nothing). */
-  | { name: 's25r-exception'; rule: S25rRuleNumber | 'dynamic-pattern'; exception: string }
-  | { name: 'dnsbl'; zone: string }
-  | { name: 'dnswl'; zone: string }
-  /** A configured list gave no usable answer (timeout, SERVFAIL, refused); it adds nothing. */
-  | { name: 'dns-error'; zone: string; error: DnsListErrorCode };
 
 export interface SelectiveSettings {
   mode: SelectiveMode;

@@ -4,16 +4,18 @@
 // clients the rules call suspicious (`--selective s25r`), or counts a match as one weighted signal
 // (`--selective score`).
 //
-// Change the data here, bump S25R_RULESET_VERSION, and extend test/core/s25r.test.ts with the
+// Change the data here, bump S25R_RULESET_VERSION, and extend test/selective/s25r.test.ts with the
 // names that motivated the change. Patterns are matched against the lower-cased name.
+
+import type { S25rRuleNumber } from '../core/signals.ts';
+
+export type { S25rRuleNumber };
 
 /**
  * Bumped whenever a rule, dynamic pattern or exception changes, so a log line or a support
  * question can say which rule set judged a client. Format: the date of the change.
  */
 export const S25R_RULESET_VERSION = '2026-11-28';
-
-export type S25rRuleNumber = 0 | 1 | 2 | 3 | 4 | 5 | 6;
 
 export interface S25rRule {
   rule: S25rRuleNumber;

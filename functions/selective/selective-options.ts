@@ -3,7 +3,7 @@
 // mode are refused, so an admin never believes a setting is in effect when it is not.
 
 import { isIP } from 'node:net';
-import { UsageError } from './cli-args.ts';
+import { UsageError } from '../config/cli-args.ts';
 import {
   DEFAULT_DNSBL_WEIGHT,
   DEFAULT_DNSWL_WEIGHT,
@@ -11,8 +11,8 @@ import {
   type DnsListKind,
   type DnsListZone,
   type SelectiveSettings,
-} from './core/selective.ts';
-import { parseInteger, type OptionSource } from './option-source.ts';
+} from './selective.ts';
+import { parseInteger, type OptionSource } from '../config/option-source.ts';
 
 export interface SelectiveOptions {
   selective: SelectiveSettings;

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, describeError, type LoggerOptions } from '../../bridge/logger.ts';
+import { createLogger, describeError, type LoggerOptions } from '../../policy/logger.ts';
 
 function capture(opts: Omit<LoggerOptions, 'stream'>): { logger: ReturnType<typeof createLogger>; lines: () => string[] } {
   const chunks: string[] = [];

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PolicyRequestInfo } from '../../bridge/policy-server.ts';
+import type { PolicyRequestInfo } from '../../policy/policy-server.ts';
 import { encodePolicyRequest, examplePolicyRequest, PolicyClient, sendPolicyRequests } from '../support/policy-client.ts';
 import { closeAllServers, deferred, RawConnection, startPolicyServer, waitFor, type Deferred } from './policy-server-harness.ts';
 

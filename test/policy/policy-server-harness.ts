@@ -2,9 +2,9 @@
 // closed after each test, and a raw socket for byte-exact checks.
 
 import net from 'node:net';
-import type { Logger } from '../../bridge/logger.ts';
-import { createPolicyServer, type PolicyServer, type PolicyServerOptions } from '../../bridge/policy-server.ts';
-import { parseAddressString, type ListenAddress } from '../../bridge/listen-address.ts';
+import type { Logger } from '../../policy/logger.ts';
+import { createPolicyServer, type PolicyServer, type PolicyServerOptions } from '../../policy/policy-server.ts';
+import { parseAddressString, type ListenAddress } from '../../policy/listen-address.ts';
 
 export interface LogEntry {
   level: 'debug' | 'info' | 'warn' | 'error';

@@ -1,0 +1,56 @@
+// The decision path shared by every runtime: whitelists first (no store access), then selective
+// greylisting when it is on (S25R, DNS lists: a client that is not suspicious passes here, still
+// without store access), then one atomic store decision around the pure core. The HTTP app,
+// `serve`'s policy listener and the Lambda all call `check`; none of them talks to the store for a
+// decision directly.
+
+import { decide, decisionKeys, whitelistDecision, type Whitelists } from '../core/index.ts';
+import type { PolicyConfig } from '../core/policy-config.ts';
+import type { Decision, PolicyRequest } from '../core/types.ts';
+import type { SelectiveCheck } from '../selective/selective-check.ts';
+import type { GreylistStore } from '../store/store-port.ts';
+
+export interface DecisionServiceDeps {
+  store: GreylistStore;
+  config: PolicyConfig;
+  /** A getter so a SIGHUP reload takes effect without rebuilding the service. */
+  whitelists: () => Whitelists;
+  /** Real time in milliseconds since the epoch. */
+  clock: () => number;
+  /** Privacy: maps a clear key to its keyed hash (HMAC-SHA-256). Absent = keys stored in clear. */
+  hashKey?: (clear: string) => string;
+  /** Selective greylisting (functions/selective/); absent or null = Postgrey's behaviour. */
+  selective?: SelectiveCheck | null;
+}
+
+export interface DecisionService {
+  check(request: PolicyRequest): Promise<Decision>;
+}
+
+export function createDecisionService(deps: DecisionServiceDeps): DecisionService {
+  const { store, config, whitelists, clock, hashKey } = deps;
+  const selective = deps.selective ?? null;
+
+  return {
+    async check(request) {
+      const listed = whitelistDecision(request, whitelists());
+      if (listed) return listed;
+
+      let signals: Decision['signals'];
+      if (selective !== null) {
+        const outcome = await selective(request);
+        if (outcome.verdict === 'skip') {
+          return { verdict: 'pass', reason: outcome.reason, action: 'DUNNO', writes: {}, events: [], signals: outcome.signals };
+        }
+        signals = outcome.signals;
+      }
+
+      const realNow = Math.floor(clock() / 1000);
+      // Postgrey's test hook: `policy_test_time` replaces "now" for the decision, not for %d.
+      const now = request.policyTestTime ?? realNow;
+      const keys = decisionKeys(request, config, hashKey);
+      const decision = await store.runDecision(keys, now, (state) => decide(request, state, { config, now, realNow }));
+      return signals === undefined ? decision : { ...decision, signals };
+    },
+  };
+}
