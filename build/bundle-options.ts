@@ -34,7 +34,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
-import { BUNDLED_WHITELISTS_DEFINE } from '../functions/runtime/lambda-config.ts';
+import { BUNDLED_WHITELISTS_DEFINE } from '../functions/packaged-files.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 

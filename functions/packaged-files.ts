@@ -5,3 +5,9 @@
 import { fileURLToPath } from 'node:url';
 
 export const PACKAGED_WHITELIST_DIR = fileURLToPath(new URL('../whitelists/', import.meta.url));
+
+/**
+ * The esbuild `define` under which the Lambda bundle carries the texts of the default whitelists
+ * (build/bundle-options.ts): a Lambda has no greygate checkout to read them from.
+ */
+export const BUNDLED_WHITELISTS_DEFINE = 'GREYGATE_BUNDLED_WHITELISTS';

@@ -1,7 +1,10 @@
 // A small argv scanner that accepts Postgrey's option forms (Getopt::Long): `--delay=2` and
-// `--delay 2`, short aliases (`-i 10023`), repeatable options, and options whose value is optional
-// (`--auto-whitelist-clients` alone, `--auto-whitelist-clients 2`, `--auto-whitelist-clients=2`).
+// `--delay 2`, short aliases (`-i 10023`), repeatable options, options whose value is optional
+// (`--auto-whitelist-clients` alone, `--auto-whitelist-clients 2`, `--auto-whitelist-clients=2`),
+// and, as Getopt::Long does, the last of a repeated single-value option (`--delay 60 --delay 120`).
 // node:util parseArgs cannot express the optional-value form, hence this file.
+
+import { UsageError } from './usage-error.ts';
 
 export type OptionKind = 'value' | 'flag' | 'optional-value';
 
@@ -14,15 +17,7 @@ export interface OptionSpec {
   aliases?: readonly string[];
 }
 
-export class UsageError extends Error {
-  readonly code = 'usage';
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-/** name → values in order given; a flag given without value is stored as `''`. */
+/** name → values in the order given; a flag given without value is stored as `''`. */
 export type ParsedArgs = Map<string, string[]>;
 
 export function scanArgs(argv: readonly string[], specs: readonly OptionSpec[]): { options: ParsedArgs; positionals: string[] } {
@@ -69,11 +64,8 @@ export function scanArgs(argv: readonly string[], specs: readonly OptionSpec[]):
         throw new UsageError(`--${spec.name} needs a value`);
       }
     }
-    const seen = options.get(spec.name);
-    if (seen && !spec.repeatable && spec.kind !== 'flag') {
-      throw new UsageError(`--${spec.name} given more than once`);
-    }
-    options.set(spec.name, [...(seen ?? []), value]);
+    // Every value is kept in order; a single-value option's reader takes the last.
+    options.set(spec.name, [...(options.get(spec.name) ?? []), value]);
   }
   return { options, positionals };
 }

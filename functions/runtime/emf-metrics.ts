@@ -20,8 +20,9 @@
 
 import type { Reason, Verdict } from '../core/types.ts';
 import type { StoreErrorCode } from '../store/store-port.ts';
+import { DEFAULT_METRICS_NAMESPACE } from '../config/option-table.ts';
 
-export const DEFAULT_METRICS_NAMESPACE = 'Greygate';
+export { DEFAULT_METRICS_NAMESPACE };
 
 export const METRIC = Object.freeze({
   decisions: 'Decisions',

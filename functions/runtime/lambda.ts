@@ -25,7 +25,7 @@ import { createDynamoDbStore, dynamoDbPolicyHints } from '../store/dynamodb-stor
 import { createDynamoDbClient } from '../store/dynamodb-table.ts';
 import { StoreError, type GreylistStore } from '../store/store-port.ts';
 import { createMetrics, type Metrics } from './emf-metrics.ts';
-import { parseLambdaConfig, type LambdaConfig } from './lambda-config.ts';
+import { parseLambdaConfig, type LambdaConfig } from '../config/lambda-config.ts';
 import { selectiveCheckFor } from '../selective/selective-check.ts';
 import { createKeyHasher } from './privacy-key.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';

@@ -50,7 +50,7 @@ export async function startServe(
   const selective = selectiveCheckFor(config, clock);
   let hashKey: ((clear: string) => string) | undefined;
   if (config.privacy) {
-    hashKey = createKeyHasher(env.GREYGATE_PRIVACY_KEY ?? loadOrCreatePrivacyKey(config.dbdir));
+    hashKey = createKeyHasher(config.privacyKeyHex ?? loadOrCreatePrivacyKey(config.dbdir));
   }
   const whitelistPaths = { clients: config.whitelistClients, recipients: config.whitelistRecipients };
   let whitelists: Whitelists = await loadWhitelistFiles(whitelistPaths, logger);

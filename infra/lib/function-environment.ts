@@ -1,39 +1,44 @@
 // The function's GREYGATE_* environment, built from the typed settings. The runtime reads it with
-// functions/runtime/lambda-config.ts (the same schema as `greygate serve`'s flags); the stack
-// checks it with that same parser at synth time (greygate-context.ts), so a value that synthesizes
-// is a value the function accepts.
+// functions/config/lambda-config.ts; the stack checks it with the same option table at synth time
+// (greygate-context.ts), so a value that synthesizes is a value the function accepts. Which setting
+// fills which variable is the option table's CDK column.
 
+import type { CdkKey } from '../../functions/config/option-row.ts';
+import { OPTIONS, OPTION_ROWS } from '../../functions/config/option-table.ts';
 import type { GreygatePolicySettings, GreygateSettings } from './stack-props.ts';
 
-/** Each policy setting: its prop, the context key an operator uses and the variable the runtime reads. */
-export const POLICY_SETTING_KEYS = [
-  { prop: 'delaySeconds', context: 'greygate:delay', env: 'GREYGATE_DELAY', kind: 'int' },
-  { prop: 'maxAgeDays', context: 'greygate:maxAge', env: 'GREYGATE_MAX_AGE', kind: 'int' },
-  { prop: 'retryWindowHours', context: 'greygate:retryWindow', env: 'GREYGATE_RETRY_WINDOW', kind: 'retry-window' },
-  { prop: 'autoWhitelistClients', context: 'greygate:autoWhitelistClients', env: 'GREYGATE_AUTO_WHITELIST_CLIENTS', kind: 'int' },
-  { prop: 'greylistAction', context: 'greygate:greylistAction', env: 'GREYGATE_GREYLIST_ACTION', kind: 'text' },
-  { prop: 'greylistText', context: 'greygate:greylistText', env: 'GREYGATE_GREYLIST_TEXT', kind: 'text' },
-  { prop: 'xGreylistHeader', context: 'greygate:xGreylistHeader', env: 'GREYGATE_X_GREYLIST_HEADER', kind: 'text' },
-  { prop: 'lookupByHost', context: 'greygate:lookupByHost', env: 'GREYGATE_LOOKUP_BY_HOST', kind: 'bool' },
-  { prop: 'ipv4Cidr', context: 'greygate:ipv4cidr', env: 'GREYGATE_IPV4CIDR', kind: 'int' },
-  { prop: 'ipv6Cidr', context: 'greygate:ipv6cidr', env: 'GREYGATE_IPV6CIDR', kind: 'int' },
-  { prop: 'hostname', context: 'greygate:hostname', env: 'GREYGATE_HOSTNAME', kind: 'text' },
-  { prop: 'selective', context: 'greygate:selective', env: 'GREYGATE_SELECTIVE', kind: 'text' },
-  { prop: 's25rIpv6', context: 'greygate:s25rIpv6', env: 'GREYGATE_S25R_IPV6', kind: 'text' },
-  { prop: 's25rWeight', context: 'greygate:s25rWeight', env: 'GREYGATE_S25R_WEIGHT', kind: 'int' },
-  { prop: 'greylistScore', context: 'greygate:greylistScore', env: 'GREYGATE_GREYLIST_SCORE', kind: 'int' },
-  { prop: 'dnsbl', context: 'greygate:dnsbl', env: 'GREYGATE_DNSBL', kind: 'text' },
-  { prop: 'dnswl', context: 'greygate:dnswl', env: 'GREYGATE_DNSWL', kind: 'text' },
-  { prop: 'dnsTimeoutMs', context: 'greygate:dnsTimeoutMs', env: 'GREYGATE_DNS_TIMEOUT_MS', kind: 'int' },
-] as const satisfies readonly {
+/** The settings that live at the top of GreygateSettings rather than under `policy`. */
+const TOP_LEVEL_PROPS: ReadonlySet<string> = new Set(['tokenSha256', 'privacy', 'logRetentionDays', 'metricsNamespace', 'alarmEmail']);
+
+export interface PolicySettingKey {
   prop: keyof GreygatePolicySettings;
   context: string;
   env: string;
-  kind: 'int' | 'bool' | 'text' | 'retry-window';
-}[];
+  kind: CdkKey['shape'];
+}
 
-export const TOKEN_SHA256_KEYS = { context: 'greygate:tokenSha256', env: 'GREYGATE_TOKEN_SHA256' } as const;
-export const PRIVACY_KEYS = { context: 'greygate:privacy', env: 'GREYGATE_PRIVACY' } as const;
+/** Each policy setting: its prop, the context key an operator uses and the variable the runtime reads. */
+export const POLICY_SETTING_KEYS: readonly PolicySettingKey[] = Object.freeze(
+  OPTION_ROWS.flatMap((row) =>
+    row.cdk !== undefined && row.env !== null && !TOP_LEVEL_PROPS.has(row.cdk.prop)
+      ? [{ prop: row.cdk.prop as keyof GreygatePolicySettings, context: row.cdk.key, env: row.env, kind: row.cdk.shape }]
+      : [],
+  ),
+);
+
+function keysOf(row: { cdk?: CdkKey; env: string | null }): { context: string; env: string } {
+  if (row.cdk === undefined || row.env === null) throw new Error('internal: the option table lost a CDK key');
+  return { context: row.cdk.key, env: row.env };
+}
+
+function envOf(row: { env: string | null }): string {
+  if (row.env === null) throw new Error('internal: the option table lost a variable');
+  return row.env;
+}
+
+export const TOKEN_SHA256_KEYS = keysOf(OPTIONS['token-sha256']);
+export const PRIVACY_KEYS = keysOf(OPTIONS.privacy);
+export const METRICS_NAMESPACE_KEYS = keysOf(OPTIONS['metrics-namespace']);
 
 /** The GREYGATE_* variables that come from the settings alone (no CloudFormation values). */
 export function settingsEnvironment(settings: Pick<GreygateSettings, 'policy' | 'tokenSha256' | 'privacy'>): Record<string, string> {
@@ -60,9 +65,9 @@ export interface DeploymentValues {
 
 export function functionEnvironment(settings: GreygateSettings, values: DeploymentValues): Record<string, string> {
   return {
-    GREYGATE_TABLE: values.tableName,
+    [envOf(OPTIONS.table)]: values.tableName,
     ...settingsEnvironment(settings),
-    ...(values.privacyKey !== null ? { GREYGATE_PRIVACY_KEY: values.privacyKey } : {}),
-    GREYGATE_METRICS_NAMESPACE: values.metricsNamespace,
+    ...(values.privacyKey !== null ? { [envOf(OPTIONS['privacy-key'])]: values.privacyKey } : {}),
+    [METRICS_NAMESPACE_KEYS.env]: values.metricsNamespace,
   };
 }

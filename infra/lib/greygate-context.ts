@@ -3,30 +3,36 @@
 // or as JSON values from cdk.json's "context" block; both are accepted.
 //
 // Two checks: the shape of each value here (a whole number, true/false, …), then the ranges and
-// forms through the runtime's own parser (functions/config.ts) run over the environment the
-// function will get. Errors name the context key to fix, never the variable behind it.
+// forms through the option table's own parsers, run over the environment the function will get
+// with the context keys as labels, so every message names the key to fix.
 
 import type { Node } from 'constructs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { parseRetryWindow, parseServeConfig, UsageError } from '../../functions/config/serve-config.ts';
-import { POLICY_SETTING_KEYS, PRIVACY_KEYS, settingsEnvironment, TOKEN_SHA256_KEYS } from './function-environment.ts';
+import { selectiveOptions } from '../../functions/config/greylisting-options.ts';
+import type { OptionRow } from '../../functions/config/option-row.ts';
+import { contextLabelledSource, readOptions } from '../../functions/config/option-reader.ts';
+import { OPTIONS, OPTION_ROWS } from '../../functions/config/option-table.ts';
+import { parseRetryWindow } from '../../functions/config/parsers.ts';
+import { UsageError } from '../../functions/config/usage-error.ts';
+import { METRICS_NAMESPACE_KEYS, POLICY_SETTING_KEYS, PRIVACY_KEYS, settingsEnvironment, TOKEN_SHA256_KEYS } from './function-environment.ts';
 import { DEFAULT_SETTINGS, type GreygatePolicySettings, type GreygateSettings } from './stack-props.ts';
 
 export const CONTEXT_PREFIX = 'greygate:';
 export const TOKEN_SHA256_CONTEXT_KEY = TOKEN_SHA256_KEYS.context;
 
+function contextKey(row: OptionRow): string {
+  if (row.cdk === undefined) throw new Error(`internal: --${row.name} has no CDK context key`);
+  return row.cdk.key;
+}
+
 const OTHER_KEYS = {
-  logRetentionDays: 'greygate:logRetentionDays',
-  metricsNamespace: 'greygate:metricsNamespace',
-  alarmEmail: 'greygate:alarmEmail',
+  logRetentionDays: contextKey(OPTIONS['log-retention-days']),
+  metricsNamespace: METRICS_NAMESPACE_KEYS.context,
+  alarmEmail: contextKey(OPTIONS['alarm-email']),
 } as const;
 
-export const CONTEXT_KEYS: readonly string[] = Object.freeze([
-  ...POLICY_SETTING_KEYS.map((k) => k.context),
-  TOKEN_SHA256_KEYS.context,
-  PRIVACY_KEYS.context,
-  ...Object.values(OTHER_KEYS),
-]);
+/** Every key the app reads: the option table's CDK column. */
+export const CONTEXT_KEYS: readonly string[] = Object.freeze(OPTION_ROWS.flatMap((row) => (row.cdk ? [row.cdk.key] : [])));
 
 export class GreygateContextError extends Error {
   readonly code = 'greygate-context';
@@ -38,8 +44,10 @@ export class GreygateContextError extends Error {
 
 const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0);
 
+const HOW_TO_SET = (key: string): string => `(set it with -c ${key}=VALUE or in the "context" block of cdk.json)`;
+
 function fail(key: string, message: string): never {
-  throw new GreygateContextError(`${key}: ${message} (set it with -c ${key}=VALUE or in the "context" block of cdk.json)`);
+  throw new GreygateContextError(`${key}: ${message} ${HOW_TO_SET(key)}`);
 }
 
 function wholeNumber(key: string, value: unknown): number {
@@ -63,11 +71,7 @@ function text(key: string, value: unknown): string {
 
 function retryWindowHours(key: string, value: unknown): number {
   const raw = typeof value === 'number' ? String(value) : text(key, value);
-  try {
-    return parseRetryWindow(raw, key) / 3600;
-  } catch (err) {
-    throw new GreygateContextError(`${(err as Error).message} (set it with -c ${key}=VALUE)`, { cause: err });
-  }
+  return usage(() => parseRetryWindow(raw, key) / 3600);
 }
 
 function stringList(key: string, value: unknown): string[] {
@@ -75,28 +79,27 @@ function stringList(key: string, value: unknown): string[] {
   return items.map((item) => text(key, item).trim().toLowerCase()).filter((item) => item !== '');
 }
 
-/** Checks settings with the runtime's parser; its messages name GREYGATE_* variables, ours the context keys. */
-export function checkSettings(settings: GreygateSettings): void {
-  const env = settingsEnvironment(settings);
+/** Runs a check of the option table; its UsageError already names the context key. */
+function usage<T>(check: () => T): T {
   try {
-    parseServeConfig([], env);
+    return check();
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    let message = err.message;
-    for (const { env: variable, context } of [...POLICY_SETTING_KEYS, TOKEN_SHA256_KEYS, PRIVACY_KEYS]) {
-      message = message.split(variable).join(context);
-    }
-    throw new GreygateContextError(message, { cause: err });
+    const key = CONTEXT_KEYS.find((k) => err.message.startsWith(`${k}:`) || err.message.startsWith(`${k} `));
+    throw new GreygateContextError(key ? `${err.message} ${HOW_TO_SET(key)}` : err.message, { cause: err });
   }
+}
+
+/** Checks settings with the option table's parsers, as the function will read them. */
+export function checkSettings(settings: GreygateSettings): void {
+  const env = { ...settingsEnvironment(settings), [METRICS_NAMESPACE_KEYS.env]: settings.metricsNamespace };
+  usage(() => {
+    const reading = readOptions('cdk', contextLabelledSource(env), env);
+    selectiveOptions(reading);
+    if (settings.alarmEmail !== undefined) OPTIONS['alarm-email'].read({ values: [settings.alarmEmail], label: OTHER_KEYS.alarmEmail }, { runtime: 'cdk', env });
+  });
   if (!LOG_RETENTION_DAYS.includes(settings.logRetentionDays)) {
     fail(OTHER_KEYS.logRetentionDays, `${settings.logRetentionDays} is not a CloudWatch retention; expected one of ${LOG_RETENTION_DAYS.join(', ')}`);
-  }
-  // CloudWatch's namespace rules; the AWS/ prefix is reserved for AWS services.
-  if (!/^[A-Za-z0-9.\-_/#:]{1,255}$/.test(settings.metricsNamespace) || /^AWS\//i.test(settings.metricsNamespace)) {
-    fail(OTHER_KEYS.metricsNamespace, `"${settings.metricsNamespace}" is not a CloudWatch namespace; expected letters, digits and . - _ / # : (not starting with AWS/), e.g. Greygate/prod`);
-  }
-  if (settings.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(settings.alarmEmail)) {
-    fail(OTHER_KEYS.alarmEmail, `"${settings.alarmEmail}" is not an e-mail address`);
   }
 }
 
@@ -106,9 +109,7 @@ export function parseGreygateContext(context: Readonly<Record<string, unknown>>)
   for (const [key] of entries) {
     if (!CONTEXT_KEYS.includes(key)) {
       const near = CONTEXT_KEYS.find((known) => known.toLowerCase() === key.toLowerCase());
-      throw new GreygateContextError(
-        `${key}: unknown context key${near ? `; did you mean ${near}?` : ''} Known keys: ${CONTEXT_KEYS.join(', ')}`,
-      );
+      throw new GreygateContextError(`${key}: unknown context key${near ? `; did you mean ${near}?` : ''} Known keys: ${CONTEXT_KEYS.join(', ')}`);
     }
   }
   const get = (key: string): unknown => context[key];
@@ -117,19 +118,19 @@ export function parseGreygateContext(context: Readonly<Record<string, unknown>>)
   for (const { prop, context: key, kind } of POLICY_SETTING_KEYS) {
     const value = get(key);
     if (value === undefined) continue;
+    const settings = policy as Record<string, unknown>;
     switch (kind) {
       case 'int':
-        policy[prop] = wholeNumber(key, value);
+        settings[prop] = wholeNumber(key, value);
         break;
       case 'bool':
-        policy[prop] = boolean(key, value);
-        break;
-      case 'text':
-        policy[prop] = text(key, value);
+        settings[prop] = boolean(key, value);
         break;
       case 'retry-window':
-        policy[prop] = retryWindowHours(key, value);
+        settings[prop] = retryWindowHours(key, value);
         break;
+      default:
+        settings[prop] = text(key, value);
     }
   }
 

@@ -6,7 +6,7 @@
 // defaults apply; they are the defaults of `greygate serve` (functions/core/policy-config.ts).
 
 import type { StackProps } from 'aws-cdk-lib';
-import { DEFAULT_METRICS_NAMESPACE } from '../../functions/runtime/emf-metrics.ts';
+import { DEFAULT_METRICS_NAMESPACE, OPTIONS } from '../../functions/config/option-table.ts';
 
 export interface GreygatePolicySettings {
   /** GREYGATE_DELAY: seconds a new triplet is greylisted. */
@@ -71,7 +71,6 @@ export interface GreygateStackProps extends StackProps {
 
 export const DEFAULT_SETTINGS: Readonly<Omit<GreygateSettings, 'policy' | 'tokenSha256'>> = Object.freeze({
   privacy: true,
-  // A month covers the usual "why was this mail delayed last week?" questions; logs cost by volume.
-  logRetentionDays: 30,
+  logRetentionDays: OPTIONS['log-retention-days'].read(undefined, { runtime: 'cdk', env: {} }),
   metricsNamespace: DEFAULT_METRICS_NAMESPACE,
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { envName, parseRetryWindow, parseServeConfig, UsageError } from '../../functions/config/serve-config.ts';
+import { envName } from '../../functions/config/env-name.ts';
+import { parseRetryWindow } from '../../functions/config/parsers.ts';
+import { parseServeConfig, UsageError } from '../../functions/config/serve-config.ts';
 
 describe('greygate serve options', () => {
   it('accepts both --delay=2 and --delay 2, as Postgrey does', () => {
@@ -66,7 +68,7 @@ describe('greygate serve options', () => {
   it.each([
     [['--delay', 'soon'], /--delay: "soon" is not valid; expected seconds/],
     [['--ipv4cidr', '33'], /--ipv4cidr: 33 is out of range; expected a prefix length 1-32/],
-    [['--socketmode', 'rw'], /--socketmode: "rw" is not valid; expected an octal mode/],
+    [['--socketmode', 'rw'], /--socketmode: 'rw' is not an octal permission mode/],
     [['--log-format', 'xml'], /--log-format: "xml" is not valid; expected text or json/],
     [['--inet', 'localhost:99999'], /--inet/],
     [['--http', '0.0.0.0:8080'], /not a loopback address.*--token-sha256/],

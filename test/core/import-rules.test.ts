@@ -3,9 +3,10 @@
 //             no clock, environment or randomness
 //   policy/   the Postfix policy protocol: only node:* and itself
 //   config/   functions/config/, the option table and its reader: node:*, policy/, the pure modules
+//             and functions/packaged-files.ts (where the shipped whitelists are; node:* only)
 //   bridge/   node:*, policy/, functions/config/ and itself, so it bundles with no runtime dependency
-//   runtimes  functions/runtime/, bridge/main.ts and infra/bin/ are composition roots: only another
-//             runtime file imports one (`greygate bridge` loads bridge/main.ts)
+//   entries   a runtime's entry file (the CLI, serve, the Lambda handler, the bridge, the CDK app) is
+//             imported by no other source file but another entry (`greygate bridge` loads the bridge's)
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -61,9 +62,15 @@ const SELECTIVE_ADAPTERS = [join(SELECTIVE, 'dns-lists.ts'), join(SELECTIVE, 'se
 const PURE_FILES = [...typeScriptFiles(CORE), ...typeScriptFiles(SELECTIVE).filter((f) => !SELECTIVE_ADAPTERS.includes(f))];
 const POLICY = at('policy');
 const CONFIG = at('functions', 'config');
+const PACKAGED_FILES = at('functions', 'packaged-files.ts');
 const BRIDGE = at('bridge');
-const RUNTIME_DIRS = [at('functions', 'runtime'), at('infra', 'bin')];
-const RUNTIME_FILES = [join(BRIDGE, 'main.ts')];
+const ENTRY_FILES = [
+  at('functions', 'runtime', 'cli.ts'),
+  at('functions', 'runtime', 'serve.ts'),
+  at('functions', 'runtime', 'lambda.ts'),
+  join(BRIDGE, 'main.ts'),
+  at('infra', 'bin', 'greygate.ts'),
+];
 const SOURCE_DIRS = [at('functions'), POLICY, BRIDGE, at('infra')];
 
 const isNode = (specifier: string): boolean => specifier.startsWith('node:');
@@ -73,9 +80,6 @@ function target(file: string, specifier: string): string | null {
 function isPure(file: string, specifier: string): boolean {
   const t = target(file, specifier);
   return t !== null && PURE_FILES.includes(t);
-}
-function isRuntime(path: string): boolean {
-  return RUNTIME_FILES.includes(path) || RUNTIME_DIRS.some((dir) => path.startsWith(dir + sep));
 }
 
 describe('import rules', () => {
@@ -120,15 +124,22 @@ describe('import rules', () => {
     expect(bad).toEqual([]);
   });
 
-  it('functions/config/ imports only node:*, policy/, the pure modules and itself', () => {
+  it('functions/config/ imports only node:*, policy/, the pure modules, packaged-files.ts and itself', () => {
     // Act
     const bad = violations(
       CONFIG,
-      (file, specifier) => isNode(specifier) || isInside(POLICY, file, specifier) || isInside(CONFIG, file, specifier) || isPure(file, specifier),
+      (file, specifier) =>
+        isNode(specifier) ||
+        isInside(POLICY, file, specifier) ||
+        isInside(CONFIG, file, specifier) ||
+        isPure(file, specifier) ||
+        target(file, specifier) === PACKAGED_FILES,
     );
+    const packaged = violations([PACKAGED_FILES], (_file, specifier) => isNode(specifier));
     // Assess
     expect(typeScriptFiles(CONFIG).length).toBeGreaterThan(1);
     expect(bad).toEqual([]);
+    expect(packaged).toEqual([]);
   });
 
   it('bridge/ imports only node:*, policy/, functions/config/ and itself', () => {
@@ -143,16 +154,16 @@ describe('import rules', () => {
     expect(bad).toEqual([]);
   });
 
-  it('only a runtime imports a runtime (functions/runtime, bridge/main.ts, infra/bin)', () => {
+  it("only a runtime's entry file imports another's (cli, serve, lambda, bridge/main, infra/bin)", () => {
     // Prepare
-    const nonRuntime = SOURCE_DIRS.flatMap(typeScriptFiles).filter((file) => !isRuntime(file));
+    const others = SOURCE_DIRS.flatMap(typeScriptFiles).filter((file) => !ENTRY_FILES.includes(file));
     // Act
-    const bad = violations(nonRuntime, (file, specifier) => {
+    const bad = violations(others, (file, specifier) => {
       const t = target(file, specifier);
-      return t === null || !isRuntime(t);
+      return t === null || !ENTRY_FILES.includes(t);
     });
     // Assess
-    expect(nonRuntime.length).toBeGreaterThan(40);
+    expect(ENTRY_FILES.every((file) => existsSync(file))).toBe(true);
     expect(bad).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { buildSync } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lambdaEsbuildOptions, REPO_ROOT } from '../../build/bundle-options.ts';
-import { parseLambdaConfig } from '../../functions/runtime/lambda-config.ts';
+import { parseLambdaConfig } from '../../functions/config/lambda-config.ts';
 import { readGreygateContext } from '../../infra/lib/greygate-context.ts';
 import { GreygateStack } from '../../infra/lib/greygate-stack.ts';
 import { lambdaBundleBytes } from '../../infra/lib/lambda-asset.ts';

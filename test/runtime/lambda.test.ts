@@ -8,7 +8,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LambdaEvent } from 'hono/aws-lambda';
 import { sha256Hex } from '../../functions/http/bearer-auth.ts';
-import type { LambdaConfig } from '../../functions/runtime/lambda-config.ts';
+import type { LambdaConfig } from '../../functions/config/lambda-config.ts';
 import { createLambdaHandler, openLambdaStore, type LambdaDeps } from '../../functions/runtime/lambda.ts';
 import { createDynamoDbClient, createTable } from '../../functions/store/dynamodb-table.ts';
 import type { GreylistStore } from '../../functions/store/store-port.ts';

@@ -1,0 +1,93 @@
+// The greylisting part of a configuration, the same for `greygate serve`, the Lambda and the CDK
+// app's check of what it will deploy: Postgrey's options as the core's PolicyConfig, and selective
+// greylisting. Options that would do nothing in the chosen mode are refused, so an admin never
+// believes a setting is in effect when it is not.
+
+import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../core/policy-config.ts';
+import type { DnsListZone, SelectiveSettings } from '../selective/selective.ts';
+import type { Env } from './option-row.ts';
+import type { OptionReading } from './option-reader.ts';
+import type { OptionName } from './option-table.ts';
+import { UsageError } from './usage-error.ts';
+
+export interface SelectiveOptions {
+  selective: SelectiveSettings;
+  /** `--dnsbl` then `--dnswl` zones, in the order given; only with `--selective score`. */
+  dnsLists: readonly DnsListZone[];
+  dnsTimeoutMs: number;
+  /** `IP` / `IP:PORT` / `[IPv6]:PORT`; null = the system's resolvers. */
+  dnsServers: readonly string[] | null;
+}
+
+export interface GreylistingOptions extends SelectiveOptions {
+  policy: PolicyConfig;
+}
+
+/**
+ * The zone of `%d` (Postgrey: the host's local time). `TZ` answers without asking ICU, which costs
+ * a noticeable part of a Lambda cold start (Lambda sets TZ=:UTC). POSIX rule strings such as
+ * `EST5EDT,M3.2.0,M11.1.0` are not IANA names: those fall back to ICU's view of local time.
+ */
+function localTimeZone(env: Env): string {
+  const tz = env.TZ?.replace(/^:/, '');
+  if (tz && /^(UTC|Etc\/UTC|[A-Za-z_]+\/[A-Za-z_+\-/0-9]+)$/.test(tz)) return tz;
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+export function greylistingOptions(reading: OptionReading, env: Env): GreylistingOptions {
+  if (reading.get('lookup-by-host') && reading.get('lookup-by-subnet')) {
+    throw new UsageError(`${reading.label('lookup-by-host')} and ${reading.label('lookup-by-subnet')} contradict each other; give one`);
+  }
+  const policy: PolicyConfig = Object.freeze({
+    delaySeconds: reading.get('delay'),
+    maxAgeDays: reading.get('max-age'),
+    retryWindowSeconds: reading.get('retry-window'),
+    greylistAction: reading.get('greylist-action'),
+    greylistText: reading.get('greylist-text'),
+    xGreylistHeader: reading.get('x-greylist-header'),
+    lookupByHost: reading.get('lookup-by-host'),
+    ipv4Cidr: reading.get('ipv4cidr'),
+    ipv6Cidr: reading.get('ipv6cidr'),
+    autoWhitelistClients: reading.get('auto-whitelist-clients'),
+    hostname: reading.get('hostname'),
+    version: DEFAULT_POLICY_CONFIG.version,
+    timeZone: localTimeZone(env),
+  });
+  return { policy, ...selectiveOptions(reading) };
+}
+
+/** Selective greylisting's options, checked against the mode they need. */
+export function selectiveOptions(reading: OptionReading): SelectiveOptions {
+  const mode = reading.get('selective');
+  const needsMode = (names: readonly OptionName[], modes: readonly string[], form: string): void => {
+    for (const name of names) {
+      if (reading.takes(name) && reading.given(name) && !modes.includes(mode)) {
+        throw new UsageError(`${reading.label(name)} has no effect without ${form} (the selective mode is ${mode})`);
+      }
+    }
+  };
+  needsMode(['s25r-ipv6'], ['s25r', 'score'], `${reading.label('selective')} s25r or score`);
+  needsMode(['greylist-score', 's25r-weight', 'dnsbl', 'dnswl', 'dns-timeout-ms', 'dns-servers'], ['score'], `${reading.label('selective')} score`);
+
+  const dnsLists: DnsListZone[] = [];
+  for (const kind of ['dnsbl', 'dnswl'] as const) {
+    for (const zone of reading.get(kind)) {
+      if (dnsLists.some((z) => z.zone === zone.zone)) {
+        throw new UsageError(`${reading.label(kind)}: zone ${zone.zone} is given more than once; give each DNS list once`);
+      }
+      dnsLists.push(zone);
+    }
+  }
+  const selective: SelectiveSettings = Object.freeze({
+    mode,
+    greylistScore: reading.get('greylist-score'),
+    s25rWeight: reading.get('s25r-weight'),
+    s25rIpv6: reading.get('s25r-ipv6'),
+  });
+  return {
+    selective,
+    dnsLists: Object.freeze(dnsLists),
+    dnsTimeoutMs: reading.get('dns-timeout-ms'),
+    dnsServers: reading.takes('dns-servers') ? reading.get('dns-servers') : null,
+  };
+}
