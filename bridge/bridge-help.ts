@@ -15,8 +15,7 @@ Every option may also be set as an environment variable: --timeout-ms ↔ GREYGA
 ${helpSection('bridge', 'bridge', 'the API')}
 ${helpSection('bridge', 'listeners', 'policy listeners')}
 ${helpSection('bridge', 'storage', 'logs')}
-  -h, --help                   this text
-
+${helpSection('bridge', 'meta', 'other')}
 Signals: SIGTERM/SIGINT answer the requests in flight, then exit 0; SIGHUP re-reads --token-file.
 Exit status: 2 for a bad option or value, 1 when the bridge cannot start.
 `;

@@ -57,22 +57,28 @@ function flagCell(row: OptionRow): string {
 
 function defaultCell(row: OptionRow, runtime: Runtime): string {
   const text = defaultFor(row, runtime);
-  if (text === '' || text.includes('`') || /^(none|off|on|required|true|false|AWS)$/.test(text) || / /.test(text)) return cell(text);
-  return cell(code(text));
+  // Literal values (a number, a mode, a reply text) as code; descriptions ("this host's name") as prose.
+  const literal = text.includes('%') || !(text === '' || text.includes('`') || / /.test(text) || /^(none|off|on|required|true|false|AWS)$/.test(text));
+  return cell(literal ? code(text) : text);
 }
 
-export type DocTable = 'serve' | 'bridge' | 'cdk';
+export type DocTable = 'serve' | 'bridge' | 'lambda' | 'cdk';
 
 /**
  * A Markdown table of one group's options: `serve` (docs/configuration.md: flag, variable,
- * default, meaning), `bridge` (docs/bridge.md, the same columns), `cdk` (docs/deploy.md: context
- * key, default, the function's variable).
+ * default, meaning), `bridge` (docs/bridge.md, the same columns), `lambda` (docs/http-api.md:
+ * variable, default, meaning), `cdk` (docs/deploy.md: context key, default, the function's variable).
  */
 export function renderDocTable(table: DocTable, group?: OptionGroup): string {
   if (table === 'cdk') {
     const rows = OPTION_ROWS.filter((r) => r.cdk !== undefined);
     const lines = rows.map((r) => `| ${code(r.cdk?.key ?? '')} | ${defaultCell(r, 'cdk')} | ${r.env ? `${code(r.env)}: ` : ''}${cell(r.doc)} |`);
     return ['| context key | default | the function\'s variable and meaning |', '| --- | --- | --- |', ...lines].join('\n');
+  }
+  if (table === 'lambda') {
+    const rows = OPTION_ROWS.filter((r) => r.runtimes.includes('lambda') && r.env !== null);
+    const lines = rows.map((r) => `| ${code(r.env ?? '')} | ${defaultCell(r, 'lambda')} | ${cell(r.doc)} |`);
+    return ['| variable | default | meaning |', '| --- | --- | --- |', ...lines].join('\n');
   }
   const runtime: Runtime = table;
   const rows = OPTION_ROWS.filter((r) => r.runtimes.includes(runtime) && r.refusal === undefined && r.group !== 'meta' && (group === undefined || r.group === group));
@@ -81,7 +87,7 @@ export function renderDocTable(table: DocTable, group?: OptionGroup): string {
 }
 
 /** The markers around a generated table in a docs file: `<!-- options: serve listeners -->` … `<!-- /options -->`. */
-export const DOC_TABLE_MARKER = /<!-- options: (serve|bridge|cdk)(?: ([a-z]+))? -->\n[\s\S]*?<!-- \/options -->/g;
+export const DOC_TABLE_MARKER = /<!-- options: (serve|bridge|lambda|cdk)(?: ([a-z]+))? -->\n[\s\S]*?<!-- \/options -->/g;
 
 /** A docs file with each marked table written anew from the option table. */
 export function regenerateDocTables(markdown: string): string {

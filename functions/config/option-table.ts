@@ -173,7 +173,7 @@ export const OPTIONS = {
     help: 'accepted API token hash (repeatable; required for a non-loopback --http)',
     doc: 'SHA-256 of an accepted bearer token (`greygate token` makes one). Repeatable for rotation. Required before `--http` may bind a non-loopback address; always on the Lambda.',
     defaultText: 'none',
-    defaultTextFor: { cdk: 'none (every request is refused; synth warns)' },
+    defaultTextFor: { lambda: 'required', cdk: 'none (every request is refused; synth warns)' },
     read: list(parseTokenSha256, Object.freeze([]) as readonly string[]),
   }),
 
@@ -337,7 +337,8 @@ export const OPTIONS = {
     group: 'lambda',
     help: '',
     doc: 'The HMAC key of `--privacy`, hex, at least 32 digits (`openssl rand -hex 32`); required on the Lambda while privacy is on (the CDK stack generates it). `greygate serve` keeps its own in `<dbdir>/privacy.key` unless this is set. Changing it greylists every sender once more.',
-    defaultText: 'none',
+    defaultText: '`<dbdir>/privacy.key`',
+    defaultTextFor: { lambda: 'required while privacy is on' },
     read: single(parsePrivacyKey, null),
   }),
   hostname: row('hostname', {
@@ -476,6 +477,7 @@ export const OPTIONS = {
     help: 'DynamoDB table (with --store dynamodb)',
     doc: 'DynamoDB table (with `--store dynamodb`; always on the Lambda, where the CDK stack sets it); create it with `greygate create-table --table NAME`.',
     defaultText: 'none',
+    defaultTextFor: { lambda: 'required' },
     read: single((raw) => raw.trim(), null),
   }),
   'dynamodb-endpoint': row('dynamodb-endpoint', {

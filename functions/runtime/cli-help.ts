@@ -18,6 +18,13 @@ commands:
 \`greygate serve --help\` lists the serve options.
 `;
 
+export const CREATE_TABLE_HELP = `usage: greygate create-table --table NAME [--dynamodb-endpoint URL]
+
+Creates the DynamoDB table as the CDK stack does (on demand, partition key pk, TTL on expires_at);
+an existing table is left alone and its TTL checked.
+
+${helpSection('create-table', 'storage', 'options')}`;
+
 export const SERVE_HELP = `usage: greygate serve [options]
 
 Every option may also be set as an environment variable: --max-age ↔ GREYGATE_MAX_AGE
@@ -31,5 +38,6 @@ ${helpSection('serve', 'storage', 'storage and logs')}
 environment only
       GREYGATE_PRIVACY_KEY     the --privacy key, hex (default: kept in <dbdir>/privacy.key)
 
+${helpSection('serve', 'meta', 'other')}
 signals: SIGHUP reloads the whitelists; SIGTERM finishes open requests and exits.
 `;

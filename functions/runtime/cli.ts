@@ -6,8 +6,8 @@ import { createLogger } from '../../policy/logger.ts';
 import { DEFAULT_POLICY_CONFIG } from '../core/policy-config.ts';
 import { parseServeConfig, UsageError } from '../config/serve-config.ts';
 import { sha256Hex } from '../http/bearer-auth.ts';
-import { SERVE_HELP, TOP_HELP } from './cli-help.ts';
-import { scanArgs } from '../config/cli-args.ts';
+import { CREATE_TABLE_HELP, SERVE_HELP, TOP_HELP } from './cli-help.ts';
+import { commandLineSource, readOptions } from '../config/option-reader.ts';
 import { dynamoDbClientFor } from './open-store.ts';
 import { startServe } from './serve.ts';
 
@@ -58,15 +58,16 @@ function runToken(): number {
 }
 
 async function runCreateTable(argv: string[]): Promise<number> {
-  const { options, positionals } = scanArgs(argv, [
-    { name: 'table', kind: 'value' },
-    { name: 'dynamodb-endpoint', kind: 'value' },
-  ]);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const table = options.get('table')?.[0] ?? process.env.GREYGATE_TABLE;
+  const reading = readOptions('create-table', commandLineSource('create-table', argv, process.env), process.env);
+  const [extra] = reading.positionals;
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+  if (reading.get('help')) {
+    process.stdout.write(CREATE_TABLE_HELP);
+    return 0;
+  }
+  const table = reading.get('table');
   if (!table) throw new UsageError('create-table needs --table NAME (or GREYGATE_TABLE)');
-  const endpoint = options.get('dynamodb-endpoint')?.[0] ?? process.env.GREYGATE_DYNAMODB_ENDPOINT ?? null;
-  const client = await dynamoDbClientFor({ dynamodbEndpoint: endpoint }, process.env);
+  const client = await dynamoDbClientFor({ dynamodbEndpoint: reading.get('dynamodb-endpoint') }, process.env);
   const { createTable } = await import('../store/dynamodb-table.ts');
   try {
     const outcome = await createTable(client, table, { onWarning: (m) => process.stderr.write(`greygate: ${m}\n`) });
