@@ -4,6 +4,7 @@
 import type { ListenAddress } from '../../policy/listen-address.ts';
 import { PACKAGED_WHITELIST_DIR } from '../packaged-files.ts';
 import { greylistingOptions, type GreylistingOptions } from './greylisting-options.ts';
+import { listenAddresses } from './listen-options.ts';
 import type { Env } from './option-row.ts';
 import { commandLineSource, readOptions } from './option-reader.ts';
 import { isLoopbackHost, type HttpListen } from './parsers.ts';
@@ -43,18 +44,7 @@ export interface ServeConfig extends GreylistingOptions {
 const DEFAULT_CLIENT_WHITELISTS = Object.freeze([`${PACKAGED_WHITELIST_DIR}clients`, '/etc/greygate/whitelist_clients.local']);
 const DEFAULT_RECIPIENT_WHITELISTS = Object.freeze([`${PACKAGED_WHITELIST_DIR}recipients`, '/etc/greygate/whitelist_recipients.local']);
 
-/** Postgrey demands --inet or --unix; greygate defaults to its usual port so `npm start` alone serves. */
-const DEFAULT_LISTEN: ListenAddress = Object.freeze({ kind: 'inet', host: '127.0.0.1', port: 10023 });
-
 export { isLoopbackHost };
-
-/** Listeners of `--inet` and `--unix` (with `--socketmode`), shared with the bridge. */
-export function listenAddresses(inet: readonly ListenAddress[] | null, unix: readonly string[] | null, socketMode: number): ListenAddress[] {
-  const listen: ListenAddress[] = [...(inet ?? [])];
-  for (const path of unix ?? []) listen.push({ kind: 'unix', path, mode: socketMode });
-  if (listen.length === 0) listen.push(DEFAULT_LISTEN);
-  return listen;
-}
 
 export function parseServeConfig(argv: readonly string[], env: Env = {}): { config: ServeConfig; help: boolean; version: boolean } {
   const reading = readOptions('serve', commandLineSource('serve', argv, env), env);
