@@ -1,4 +1,4 @@
-// The greylisting settings the core needs, already validated by functions/config.ts.
+// The greylisting settings the core needs, already validated by the option table (functions/config/).
 // Durations carry their unit in the name.
 
 export interface PolicyConfig {

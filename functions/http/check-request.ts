@@ -8,7 +8,7 @@ import { ApiError } from './api-error.ts';
 
 /** Postgrey truncates attribute values to 512 characters; the API refuses longer ones instead. */
 export const MAX_VALUE_CHARS = 512;
-// As many as the policy protocol accepts in one request (bridge/policy-server.ts), so whatever
+// As many as the policy protocol accepts in one request (policy/policy-server.ts), so whatever
 // Postfix sends through the bridge fits.
 export const MAX_ATTRIBUTES = 100;
 const REQUIRED = ['client_address', 'sender', 'recipient'] as const;
