@@ -10,13 +10,15 @@
 //
 // Building a server does not listen; the entry file calls listen(), tests listen on port 0.
 
-import { lstat, chmod, unlink } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import net from 'node:net';
+import { clearStaleSocket, listenAdvice, PolicyServerError } from './listen-failures.ts';
 import { describeError, type Logger } from './logger.ts';
 import { formatListenAddress, type ListenAddress } from './listen-address.ts';
 import { PolicyConnection, type ConnectionCounters, type ConnectionSettings, type PolicyHandler } from './policy-connection.ts';
 
 export type { PolicyHandler, PolicyRequestInfo } from './policy-connection.ts';
+export { PolicyServerError, type PolicyServerErrorCode } from './listen-failures.ts';
 
 export interface PolicyServerOptions {
   handler: PolicyHandler;
@@ -86,19 +88,6 @@ export interface PolicyServer {
   stats(): PolicyServerStats;
 }
 
-export type PolicyServerErrorCode = 'ERR_POLICY_LISTEN' | 'ERR_POLICY_SOCKET_IN_USE' | 'ERR_POLICY_SERVER_CLOSED';
-
-export class PolicyServerError extends Error {
-  override readonly name = 'PolicyServerError';
-  constructor(
-    readonly code: PolicyServerErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
 export const POLICY_SERVER_DEFAULTS = Object.freeze({
   maxLineBytes: 4096,
   maxAttributes: 100,
@@ -110,8 +99,6 @@ export const POLICY_SERVER_DEFAULTS = Object.freeze({
 
 // A refused-connection storm must not become a log storm.
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
-// How long probing an existing unix socket may take before we call it dead.
-const SOCKET_PROBE_TIMEOUT_MS = 1_000;
 
 export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
   return new NetPolicyServer(opts);
@@ -169,7 +156,7 @@ class NetPolicyServer implements PolicyServer {
       throw new PolicyServerError('ERR_POLICY_SERVER_CLOSED', `cannot listen on ${formatListenAddress(addr)}: the policy server is closing`);
     }
     const server = net.createServer({ allowHalfOpen: true }, (socket) => this.#onConnection(socket));
-    if (addr.kind === 'unix') await this.#clearStaleSocket(addr.path);
+    if (addr.kind === 'unix') await clearStaleSocket(addr.path, this.#logger);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       const onListening = (): void => {
@@ -284,75 +271,12 @@ class NetPolicyServer implements PolicyServer {
     );
     this.#refusedUnlogged = 0;
   }
-
-  /** A socket file left by a crashed process blocks listen(); remove it only if nothing answers. */
-  async #clearStaleSocket(path: string): Promise<void> {
-    let isSocket: boolean;
-    try {
-      isSocket = (await lstat(path)).isSocket();
-    } catch (err) {
-      if (errorCode(err) === 'ENOENT') return;
-      throw new PolicyServerError('ERR_POLICY_LISTEN', `cannot listen on unix:${path}: ${describeError(err)}`, { cause: err });
-    }
-    if (!isSocket) {
-      throw new PolicyServerError('ERR_POLICY_LISTEN', `cannot listen on unix:${path}: the file exists and is not a socket; remove it or choose another path`);
-    }
-    if (await socketAnswers(path)) {
-      throw new PolicyServerError(
-        'ERR_POLICY_SOCKET_IN_USE',
-        `cannot listen on unix:${path}: another process is listening on it (a running greygate or postgrey?); stop it or choose another path`,
-      );
-    }
-    try {
-      await unlink(path);
-      this.#logger.info(`removed stale socket ${path}`);
-    } catch (err) {
-      if (errorCode(err) !== 'ENOENT') {
-        throw new PolicyServerError('ERR_POLICY_LISTEN', `cannot remove stale socket ${path}: ${describeError(err)}`, { cause: err });
-      }
-    }
-  }
-}
-
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.connect({ path });
-    const done = (answers: boolean): void => {
-      probe.destroy();
-      resolve(answers);
-    };
-    probe.setTimeout(SOCKET_PROBE_TIMEOUT_MS, () => done(false));
-    probe.once('connect', () => done(true));
-    probe.once('error', () => done(false));
-  });
 }
 
 function boundAddress(server: net.Server, requested: ListenAddress): ListenAddress {
   const info = server.address();
   if (requested.kind === 'unix' || info === null || typeof info === 'string') return requested;
   return { kind: 'inet', host: info.address, port: info.port };
-}
-
-function listenAdvice(err: unknown): string {
-  switch (errorCode(err)) {
-    case 'EADDRINUSE':
-      return 'address already in use; is another policy server (greygate, postgrey) running?';
-    case 'EACCES':
-      return 'permission denied; ports below 1024 need privileges, and a unix socket needs a writable directory';
-    case 'EADDRNOTAVAIL':
-      return 'no such address on this host';
-    case 'ENOTFOUND':
-      return 'the host name does not resolve';
-    case 'ENOENT':
-      return 'the directory does not exist';
-    default:
-      return describeError(err);
-  }
-}
-
-function errorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 function positive(name: string, value: number): number {
