@@ -166,4 +166,15 @@ describe('import rules', () => {
     expect(ENTRY_FILES.every((file) => existsSync(file))).toBe(true);
     expect(bad).toEqual([]);
   });
+
+  it('reads process.env only in the entry files; everything else is handed its environment', () => {
+    // Prepare
+    const readers = [at('functions', 'runtime', 'cli.ts'), at('functions', 'runtime', 'lambda.ts'), join(BRIDGE, 'main.ts')];
+    // Act
+    const bad = SOURCE_DIRS.flatMap(typeScriptFiles)
+      .filter((file) => !readers.includes(file) && /\bprocess\.env\b/.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(ROOT, file));
+    // Assess
+    expect(bad).toEqual([]);
+  });
 });
