@@ -4,12 +4,15 @@
 //   MTA / greygate-bridge → HTTPS Function URL → handler → Hono app → decision service → DynamoDB
 //
 // Configuration: GREYGATE_* environment variables (see lambda-config.ts and docs/http-api.md).
-// Nothing is read from the environment when this module is imported: the first invocation of a
-// container builds the logger, the config, the DynamoDB client and the app, and later invocations
-// reuse them. Each invocation ends by writing its CloudWatch metrics (emf-metrics.ts) to stdout,
-// where CloudWatch Logs turns them into metrics without an API call. A bad configuration does not crash the container (Lambda would retry the init
-// forever with a terse message): every request is answered 500 JSON (/healthz: 503) and logged
-// with the variable to fix.
+// Importing this module creates the exported handler, and that starts the container's warm-up at
+// once, in Lambda's init phase: it reads the environment into the config, builds the logger and
+// the DynamoDB client, sends two reads to open the connections, then loads the whitelists and
+// builds the decision service and the app. That build is memoised: the first invocation awaits the
+// one the warm-up started, and later invocations reuse it. Each invocation ends by writing its
+// CloudWatch metrics (emf-metrics.ts) to stdout, where CloudWatch Logs turns them into metrics
+// without an API call. A bad configuration does not crash the container (Lambda would retry the
+// init forever with a terse message): every request is answered 500 JSON (/healthz: 503) and
+// logged with the variable to fix.
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Hono } from 'hono';
@@ -220,24 +223,25 @@ function startupFailedHandler(logger: Logger, err: unknown): LambdaHandler {
 }
 
 /**
- * A Lambda handler whose container state (config, clients, app) is built on the first call from
- * `env` and reused. Tests pass their own env and store; the exported `handler` uses process.env.
+ * A Lambda handler whose container state (config, clients, decision service, app) is built once
+ * from `env` and reused: by the warm-up at once when `deps.warm` is set, else by the first call.
+ * Tests pass their own env and store; the exported `handler` uses process.env.
  */
 export function createLambdaHandler(env: Readonly<Record<string, string | undefined>>, deps: LambdaDeps = {}): LambdaHandler {
-  let ready: Promise<LambdaHandler> | undefined;
+  let building: Promise<LambdaHandler> | undefined;
+  /** The container's state: built by whichever calls first, the warm-up or a request, then shared. */
+  const container = (): Promise<LambdaHandler> => (building ??= buildHandler(env, deps));
   if (deps.warm) {
-    ready = buildHandler(env, deps);
     // Awaited by the first request, which reports a failure; until then it must not count as unhandled.
-    ready.catch(() => {});
+    container().catch(() => {});
   }
   return async (event, context) => {
-    ready ??= buildHandler(env, deps);
     let inner: LambdaHandler;
     try {
-      inner = await ready;
+      inner = await container();
     } catch (err) {
       // Building the clients failed (not the config): answer this request, try again on the next.
-      ready = undefined;
+      building = undefined;
       const logger = createLogger({ format: 'json', ...(deps.logStream ? { stream: deps.logStream } : {}) });
       return startupFailedHandler(logger, err)(event, context);
     }
@@ -245,4 +249,5 @@ export function createLambdaHandler(env: Readonly<Record<string, string | undefi
   };
 }
 
+/** Lambda's entry (`index.handler`); creating it at import starts the container's warm-up. */
 export const handler: LambdaHandler = createLambdaHandler(process.env, { warm: true });
