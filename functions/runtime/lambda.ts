@@ -3,7 +3,7 @@
 //
 //   MTA / greygate-bridge → HTTPS Function URL → handler → Hono app → decision service → DynamoDB
 //
-// Configuration: GREYGATE_* environment variables (see lambda-config.ts and docs/http-api.md).
+// Configuration: GREYGATE_* environment variables (functions/config/lambda-config.ts, docs/http-api.md).
 // Importing this module creates the exported handler, and that starts the container's warm-up at
 // once, in Lambda's init phase: it reads the environment into the config, builds the logger and
 // the DynamoDB client, sends two reads to open the connections, then loads the whitelists and
