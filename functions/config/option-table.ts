@@ -66,6 +66,21 @@ function postgreyOnly(name: string, kind: 'flag' | 'value', refusal: string, ali
   });
 }
 
+/** `--dnsbl` and `--dnswl`: one row each, alike but for the kind of list and its default weight. */
+function dnsListRow(kind: 'dnsbl' | 'dnswl', what: string, effect: string, defaultWeight: number) {
+  return row(kind, {
+    repeatable: true,
+    form: 'ZONE[=W]',
+    cdk: { key: `greygate:${kind}`, prop: kind, shape: 'text' },
+    runtimes: SELECTIVE_RUNTIMES,
+    group: 'selective',
+    help: `score mode: a DNS ${what} list, a hit ${effect.replace(')', '; repeatable)')}`,
+    doc: `Score mode: a DNS ${what} list; a hit ${effect}. Repeatable.`,
+    defaultText: 'none',
+    read: list((raw, label) => parseDnsListZone(raw, kind, label, defaultWeight), Object.freeze([])),
+  });
+}
+
 /** The bridge's default answer when the API fails; see docs/bridge.md for why DEFER_IF_PERMIT and 4.3.0. */
 export const DEFAULT_DEFER_ACTION = 'DEFER_IF_PERMIT 4.3.0 greylisting service unavailable, please retry later';
 /**
@@ -394,28 +409,8 @@ export const OPTIONS = {
     defaultText: String(DEFAULT_SELECTIVE_SETTINGS.s25rWeight),
     read: integer(DEFAULT_SELECTIVE_SETTINGS.s25rWeight, 0, MAX_DNS_LIST_WEIGHT, weightForm),
   }),
-  dnsbl: row('dnsbl', {
-    repeatable: true,
-    form: 'ZONE[=W]',
-    cdk: { key: 'greygate:dnsbl', prop: 'dnsbl', shape: 'text' },
-    runtimes: SELECTIVE_RUNTIMES,
-    group: 'selective',
-    help: `score mode: a DNS block list, a hit adds W (default ${DEFAULT_DNSBL_WEIGHT}; repeatable)`,
-    doc: `Score mode: a DNS block list; a hit adds W (default ${DEFAULT_DNSBL_WEIGHT}). Repeatable.`,
-    defaultText: 'none',
-    read: list((raw, label) => parseDnsListZone(raw, 'dnsbl', label, DEFAULT_DNSBL_WEIGHT), Object.freeze([])),
-  }),
-  dnswl: row('dnswl', {
-    repeatable: true,
-    form: 'ZONE[=W]',
-    cdk: { key: 'greygate:dnswl', prop: 'dnswl', shape: 'text' },
-    runtimes: SELECTIVE_RUNTIMES,
-    group: 'selective',
-    help: `score mode: a DNS allow list, a hit subtracts W (default ${DEFAULT_DNSWL_WEIGHT}; repeatable)`,
-    doc: `Score mode: a DNS allow list; a hit subtracts W (default ${DEFAULT_DNSWL_WEIGHT}). Repeatable.`,
-    defaultText: 'none',
-    read: list((raw, label) => parseDnsListZone(raw, 'dnswl', label, DEFAULT_DNSWL_WEIGHT), Object.freeze([])),
-  }),
+  dnsbl: dnsListRow('dnsbl', 'block', `adds W (default ${DEFAULT_DNSBL_WEIGHT})`, DEFAULT_DNSBL_WEIGHT),
+  dnswl: dnsListRow('dnswl', 'allow', `subtracts W (default ${DEFAULT_DNSWL_WEIGHT})`, DEFAULT_DNSWL_WEIGHT),
   'dns-timeout-ms': row('dns-timeout-ms', {
     form: 'N',
     cdk: { key: 'greygate:dnsTimeoutMs', prop: 'dnsTimeoutMs', shape: 'int' },
