@@ -208,7 +208,7 @@ async function runPaths(setupStore: DynamoDbStore, measured: DynamoDbStore, perP
   };
   const batch = (host: number, tag: string) => Array.from({ length: perPath }, () => body(host, tag));
 
-  // Warm-up (not measured): connections, and the store adopting decide's lifetime for new triplets.
+  // Warm-up (not measured): connections.
   await measure('warm-up', false, [body(250, 'warmup')], T0);
   results.pop();
 

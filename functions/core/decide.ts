@@ -2,6 +2,7 @@
 // and the events worth a log line. The caller supplies the stored state and the clocks.
 
 import type { PolicyConfig } from './policy-config.ts';
+import { maxAgeSeconds, recordLifetimes } from './record-lifetime.ts';
 import { greylistAction, passHeader } from './reply-text.ts';
 import type {
   ClientRecord,
@@ -14,7 +15,6 @@ import type {
 } from './types.ts';
 import type { Whitelists } from './whitelist.ts';
 
-const DAY_SECONDS = 86_400;
 /** Postgrey counts a client towards the auto-whitelist, and refreshes its statistics, at most hourly. */
 const AWL_INTERVAL_SECONDS = 3_600;
 
@@ -35,19 +35,6 @@ export function whitelistDecision(request: PolicyRequest, whitelists: Whitelists
     return { verdict: 'pass', reason: 'recipient-whitelist', action: 'DUNNO', writes: {}, events: [] };
   }
   return null;
-}
-
-function maxAgeSeconds(config: PolicyConfig): number {
-  return config.maxAgeDays * DAY_SECONDS;
-}
-
-/**
- * `expiresAt` is the first second at which a record no longer counts. Postgrey kept a record while
- * `now - last <= max-age` (its purge deleted on `>`), and reset a pending triplet only when
- * `now - first > retry-window`; the `+ 1` keeps the stores' `expiresAt <= now` rule on the same second.
- */
-function expiresAfter(now: number, lifetimeSeconds: number): number {
-  return now + lifetimeSeconds + 1;
 }
 
 function hasPassed(record: Pick<TripletRecord, 'firstSeen' | 'lastSeen'>, config: PolicyConfig): boolean {
@@ -73,7 +60,7 @@ function liveClient(record: ClientRecord | null, now: number, config: PolicyConf
 }
 
 function clientRecord(count: number, now: number, config: PolicyConfig): ClientRecord {
-  return { count, lastSeen: now, expiresAt: expiresAfter(now, maxAgeSeconds(config)) };
+  return { count, lastSeen: now, expiresAt: now + recordLifetimes(config).client };
 }
 
 /**
@@ -119,10 +106,11 @@ export function decide(request: PolicyRequest, state: DecisionState, ctx: Decide
 
   // Step 8: last_seen moves on every request, greylisted ones included.
   const passedNow = now - first >= config.delaySeconds;
+  const lifetimes = recordLifetimes(config);
   writes.triplet = {
     firstSeen: first,
     lastSeen: now,
-    expiresAt: expiresAfter(now, passedNow ? maxAgeSeconds(config) : config.retryWindowSeconds),
+    expiresAt: now + (passedNow ? lifetimes.passedTriplet : lifetimes.waitingTriplet),
   };
 
   // Step 9.

@@ -27,6 +27,8 @@ export { EMPTY_WHITELISTS, buildWhitelists, compileWhitelists } from './whitelis
 export type { WhitelistFile, Whitelists } from './whitelist.ts';
 export { decide, whitelistDecision } from './decide.ts';
 export type { DecideContext } from './decide.ts';
+export { lifetimeFor, maxAgeSeconds, recordLifetimes } from './record-lifetime.ts';
+export type { RecordLifetimes } from './record-lifetime.ts';
 export { formatHeaderDate, isValidTimeZone } from './header-date.ts';
 export { formatLogLine, formatSignals, formatWhitelistedLine, logFields, postgreyReason } from './log-line.ts';
 export type { LogFields } from './log-line.ts';

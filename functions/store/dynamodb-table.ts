@@ -7,7 +7,8 @@
 //           pk = c#<client key>    count, last_seen, expires_at, ver
 //           A key longer than DynamoDB allows (2048 bytes) is stored as T#sha256:<hex> / C#sha256:<hex>.
 //
-// What ver, ttl_window and pass_mark are for is explained in dynamodb-store.ts.
+// What ver, ttl_window and pass_mark are for is explained in dynamodb-requests.ts and
+// dynamodb-decision.ts.
 
 import { createHash } from 'node:crypto';
 import {

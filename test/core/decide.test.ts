@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../functions/core/decide.ts';
+import { recordLifetimes } from '../../functions/core/record-lifetime.ts';
 import type { DecisionState } from '../../functions/core/types.ts';
 import { LIVE_TEST_TIME, greygateConfig, postfixRequest } from './fixtures.ts';
 
@@ -112,6 +113,23 @@ describe('decide: step 8, always write', () => {
     // Assess: the retry window no longer applies once passed
     expect(decision.action).toBe('DUNNO');
     expect(decision.writes.triplet).toEqual({ firstSeen: T0, lastSeen: now, expiresAt: now + MAX_AGE + 1 });
+  });
+
+  it('gives every record the lifetime recordLifetimes tells a store that writes ahead of it', () => {
+    // Prepare
+    const request = postfixRequest();
+    const lifetimes = recordLifetimes(config);
+    const lifetime = (record: { lastSeen: number; expiresAt: number } | undefined) => (record ? record.expiresAt - record.lastSeen : NaN);
+    // Act
+    const fresh = decide(request, none, { config, now: T0, realNow: T0 });
+    const early = decide(request, stateWith(T0, T0), { config, now: T0 + 60, realNow: T0 + 60 });
+    const firstPass = decide(request, stateWith(T0, T0), { config, now: T0 + 400, realNow: T0 + 400 });
+    const passed = decide(request, stateWith(T0, T0 + 400), { config, now: T0 + DAY, realNow: T0 + DAY });
+    // Assess
+    expect(lifetimes).toEqual({ waitingTriplet: 2 * DAY + 1, passedTriplet: MAX_AGE + 1, client: MAX_AGE + 1 });
+    expect([fresh, early].map((d) => lifetime(d.writes.triplet))).toEqual([lifetimes.waitingTriplet, lifetimes.waitingTriplet]);
+    expect([firstPass, passed].map((d) => lifetime(d.writes.triplet))).toEqual([lifetimes.passedTriplet, lifetimes.passedTriplet]);
+    expect(lifetime(firstPass.writes.client)).toBe(lifetimes.client);
   });
 });
 

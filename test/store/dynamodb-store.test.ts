@@ -18,7 +18,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { decide, decisionKeys, DEFAULT_POLICY_CONFIG } from '../../functions/core/index.ts';
 import type { Decision, PolicyConfig, PolicyRequest } from '../../functions/core/index.ts';
 import { translateDynamoDbError } from '../../functions/store/dynamodb-errors.ts';
-import { createDynamoDbStore, type DynamoDbStore, type DynamoDbStoreStats } from '../../functions/store/dynamodb-store.ts';
+import {
+  createDynamoDbStore,
+  type DynamoDbStore,
+  type DynamoDbStoreOptions,
+  type DynamoDbStoreStats,
+} from '../../functions/store/dynamodb-store.ts';
 import {
   createDynamoDbClient,
   createTable,
@@ -54,7 +59,12 @@ function storeOptions(config: PolicyConfig = CONFIG) {
 }
 
 /** A fresh table on the shared dynalite, and stores on it that each have their own client. */
-async function newTable(prefix: string): Promise<{ name: string; admin: DynamoDBClient; open: () => DynamoDbStore; drop: () => Promise<void> }> {
+async function newTable(prefix: string): Promise<{
+  name: string;
+  admin: DynamoDBClient;
+  open: (more?: Pick<DynamoDbStoreOptions, 'clock'>) => DynamoDbStore;
+  drop: () => Promise<void>;
+}> {
   tableCount += 1;
   const name = `${prefix}-${tableCount}`;
   const admin = dynalite.client();
@@ -62,7 +72,8 @@ async function newTable(prefix: string): Promise<{ name: string; admin: DynamoDB
   return {
     name,
     admin,
-    open: () => createDynamoDbStore({ client: dynalite.client(), closeClient: true, tableName: name, region: TEST_REGION, ...storeOptions() }),
+    open: (more) =>
+      createDynamoDbStore({ client: dynalite.client(), closeClient: true, tableName: name, region: TEST_REGION, ...storeOptions(), ...more }),
     drop: async () => {
       await admin.send(new DeleteTableCommand({ TableName: name }));
     },
@@ -165,8 +176,6 @@ describe('dynamodb store with the greylisting core', () => {
     // Prepare
     const store = table.open();
     const request = postfixRequest();
-    // The store adopts the lifetime decide gives new triplets from its first one (one more write, once).
-    await check(store, postfixRequest({ recipient: 'warm-up@example.org' }), NOW);
 
     // Act
     const fresh = await measured(store, () => check(store, request, NOW));
@@ -233,6 +242,31 @@ describe('dynamodb store with the greylisting core', () => {
     expect(hourLater.cost.writes).toBe(1);
     expect(await store.countRecords(NOW + HOUR)).toEqual({ triplets: 0, clients: 1 });
     expect((await store.peek(clientKeys, NOW + HOUR)).client?.count).toBe(CONFIG.autoWhitelistClients + 1);
+  });
+
+  it('remembers an auto-whitelisted client for an hour of its own clock, then sights its triplets again', async () => {
+    // Prepare
+    let clockMs = NOW * 1000;
+    const store = table.open({ clock: () => clockMs });
+    const fromClient = (recipient: string) => postfixRequest({ client_address: '198.51.100.7', recipient });
+    const clientKeys = decisionKeys(fromClient('seed@example.org'), CONFIG);
+    const whitelisted = { count: CONFIG.autoWhitelistClients, lastSeen: NOW, expiresAt: NOW + 86_400 };
+    await store.runDecision(clientKeys, NOW, () => ({ writes: { client: whitelisted } }));
+    await check(store, fromClient('a@example.org'), NOW + 10);
+
+    // Act: the decisions' own time stays within the hour; only the store's clock moves past it,
+    // counted from the client's last decision
+    clockMs += HOUR * 1000 - 1;
+    const withinHour = await measured(store, () => check(store, fromClient('b@example.org'), NOW + 20));
+    clockMs += HOUR * 1000;
+    const afterHour = await measured(store, () => check(store, fromClient('c@example.org'), NOW + 30));
+
+    // Assess
+    expect([withinHour.result.reason, afterHour.result.reason]).toEqual(['client-awl', 'client-awl']);
+    expect(withinHour.cost).toMatchObject({ roundTrips: 1, writes: 0 });
+    // The touch creates the triplet and the decision deletes it again.
+    expect(afterHour.cost).toMatchObject({ roundTrips: 2, writes: 2 });
+    expect(await store.countRecords(NOW + 30)).toEqual({ triplets: 0, clients: 1 });
   });
 
   it('treats a record past expires_at as absent although DynamoDB still holds it', async () => {
