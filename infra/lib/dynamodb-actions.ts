@@ -1,5 +1,5 @@
 // The DynamoDB actions the function's role may perform on its table: exactly the commands the
-// adapter (functions/store/dynamodb-store.ts) sends. test/infra/greygate-stack.test.ts reads the
+// adapter (functions/store/dynamodb-requests.ts builds them) sends. test/infra/greygate-stack.test.ts reads the
 // adapter's source and fails when this list and the code drift apart, in either direction.
 //
 //   GetItem     consistent reads of a triplet or client record; /healthz's ping
