@@ -1,7 +1,9 @@
-// `npm run build`: every bundle of bundle-options.ts into dist/ (dist/lambda/index.mjs, and
+// `npm run build`: every bundle of bundle-options.ts into dist/ (dist/lambda/index.mjs,
+// dist/greygate.mjs with its worker file dist/sqlite-checkpoint-worker.mjs, and
 // dist/greygate-bridge.mjs once the bridge has an entry), each with its metafile in dist/
 // (`dist/<name>.meta.json`, readable by https://esbuild.github.io/analyze/). Prints each size and
-// the largest packages in it; fails when a forbidden input (better-sqlite3 in the Lambda) slipped in.
+// the largest packages in it; fails when a forbidden input (better-sqlite3 in the Lambda) slipped in,
+// or when the code that starts a worker did not land beside the worker's file.
 //
 // Importing this module builds nothing; the CDK stack and the tests call buildBundle().
 
@@ -15,6 +17,8 @@ export interface BuiltBundle {
   name: BundleDefinition['name'];
   /** Absolute path of the written bundle. */
   outfile: string;
+  /** Absolute paths of its worker files (BundleDefinition.workers), beside `outfile`. */
+  workerFiles: string[];
   bytes: number;
   metafile: Metafile;
 }
@@ -36,22 +40,47 @@ function checkInputs(definition: BundleDefinition, metafile: Metafile): void {
   }
 }
 
+/** Each worker's file must sit beside the code that starts it, which finds it there. */
+function checkWorkers(definition: BundleDefinition, metafile: Metafile): void {
+  const outputs = Object.entries(metafile.outputs);
+  for (const worker of definition.workers ?? []) {
+    const entry = relative(REPO_ROOT, worker.entry);
+    const workerOutput = outputs.find(([, output]) => output.entryPoint === entry)?.[0];
+    const starters = outputs.filter(([, output]) => worker.startedBy in output.inputs).map(([path]) => path);
+    if (workerOutput === undefined || starters.length === 0) {
+      throw new BundleCheckError(`the ${definition.name} bundle lacks ${entry} or ${worker.startedBy}, which starts it`);
+    }
+    const misplaced = starters.filter((path) => dirname(path) !== dirname(workerOutput));
+    if (misplaced.length > 0) {
+      throw new BundleCheckError(
+        `${worker.startedBy} landed in ${misplaced.join(', ')}, not beside ${workerOutput}, the worker it starts: ` +
+          'esbuild moved it into a chunk, so it would not find the worker file at run time',
+      );
+    }
+  }
+}
+
 function finish(definition: BundleDefinition, outDir: string, outfile: string, metafile: Metafile | undefined): BuiltBundle {
   if (!metafile) throw new Error(`esbuild returned no metafile for ${definition.name}`);
   checkInputs(definition, metafile);
+  checkWorkers(definition, metafile);
   // Beside the bundle's directory, not in it: dist/lambda/ is the function's code asset as is.
   writeFileSync(join(outDir, `${definition.name}.meta.json`), JSON.stringify(metafile));
-  return { name: definition.name, outfile, bytes: statSync(outfile).size, metafile };
+  const workerFiles = (definition.workers ?? []).map((worker) => join(dirname(outfile), `${worker.out}.mjs`));
+  return { name: definition.name, outfile, workerFiles, bytes: statSync(outfile).size, metafile };
 }
 
 /**
  * esbuild options for one definition written to `outDir`. A bundle with code splitting (the CLI:
  * modules only some commands need, such as the AWS SDK, load on demand) is written as its entry
- * file plus a `chunks/` folder beside it; the others as one file.
+ * file plus a `chunks/` folder beside it, and its workers' files beside the entry file; the others
+ * as one file.
  */
 function outputOptions(definition: BundleDefinition, outDir: string): { options: BuildOptions; outfile: string } {
   const outfile = resolve(outDir, definition.outfile);
+  const workers = definition.workers ?? [];
   if (!definition.options.splitting) {
+    if (workers.length > 0) throw new Error(`the ${definition.name} bundle has workers, which need code splitting`);
     return { options: { ...definition.options, entryPoints: [definition.entry], outfile, absWorkingDir: REPO_ROOT }, outfile };
   }
   const out = dirname(outfile);
@@ -60,7 +89,10 @@ function outputOptions(definition: BundleDefinition, outDir: string): { options:
   return {
     options: {
       ...definition.options,
-      entryPoints: [{ in: definition.entry, out: basename(outfile, '.mjs') }],
+      entryPoints: [
+        { in: definition.entry, out: basename(outfile, '.mjs') },
+        ...workers.map((worker) => ({ in: worker.entry, out: worker.out })),
+      ],
       outdir: out,
       outExtension: { '.js': '.mjs' },
       chunkNames: 'chunks/[name]-[hash]',
@@ -109,6 +141,7 @@ function kib(bytes: number): string {
 async function main(): Promise<void> {
   for (const bundle of await buildAll()) {
     console.log(`${relative(REPO_ROOT, bundle.outfile)}  ${kib(bundle.bytes)}`);
+    for (const file of bundle.workerFiles) console.log(`${relative(REPO_ROOT, file)}  ${kib(statSync(file).size)}`);
     for (const [pkg, bytes] of bytesByPackage(bundle.metafile).slice(0, 8)) {
       console.log(`  ${kib(bytes).padStart(10)}  ${pkg}`);
     }

@@ -53,6 +53,22 @@ export interface BundleDefinition {
   options: BuildOptions;
   /** Inputs that must never end up in the bundle (checked against the metafile after each build). */
   forbiddenInputs: readonly RegExp[];
+  /** Entry modules of worker threads the bundle starts, each written as its own file (see WorkerEntry). */
+  workers?: readonly WorkerEntry[];
+}
+
+/**
+ * A worker thread's entry module, built with the bundle into a file of its own beside the bundle's
+ * entry file. The module that starts the worker finds that file beside its own code, so the build
+ * checks that esbuild put that module's code in the same directory (the entry file, not a chunk).
+ */
+export interface WorkerEntry {
+  /** Absolute path of the worker's entry module. */
+  entry: string;
+  /** Its output file's name without the extension, e.g. `sqlite-checkpoint-worker` (.mjs). */
+  out: string;
+  /** The module that starts the worker, relative to the repository (as in esbuild's metafile). */
+  startedBy: string;
 }
 
 /** Reached by the SDK's default credential chain only after fromEnv found nothing; see the header. */
@@ -109,9 +125,10 @@ export function bridgeEsbuildOptions(): BuildOptions {
 
 /**
  * The `greygate` command (serve, bridge, create-table, token) as an entry file plus on-demand
- * chunks, so an installed greygate starts without compiling TypeScript: about a third less memory
- * than running the sources through tsx. better-sqlite3 (a native module) and the AWS SDK stay in
- * node_modules, where npm installed them.
+ * chunks and the SQLite checkpoint worker's file (BundleDefinition.workers), so an installed
+ * greygate starts without compiling TypeScript: about a third less memory than running the sources
+ * through tsx. better-sqlite3 (a native module) and the AWS SDK stay in node_modules, where npm
+ * installed them.
  */
 export function cliEsbuildOptions(): BuildOptions {
   return {
@@ -132,7 +149,7 @@ export function bundleDefinitions(root: string = REPO_ROOT): BundleDefinition[] 
       outfile: 'lambda/index.mjs',
       options: lambdaEsbuildOptions(root),
       // The Lambda never opens SQLite: a native module in the bundle would fail to load on Lambda.
-      forbiddenInputs: [/(^|\/)better-sqlite3\//, /sqlite-store\.ts$/],
+      forbiddenInputs: [/(^|\/)better-sqlite3\//, /(^|\/)functions\/store\/sqlite-[^/]*$/],
     },
   ];
   definitions.push({
@@ -141,6 +158,14 @@ export function bundleDefinitions(root: string = REPO_ROOT): BundleDefinition[] 
     outfile: 'greygate.mjs',
     options: cliEsbuildOptions(),
     forbiddenInputs: [],
+    // The SQLite store's WAL checkpoints run in this worker (functions/store/sqlite-checkpointer.ts).
+    workers: [
+      {
+        entry: join(root, 'functions/store/sqlite-checkpoint-worker.ts'),
+        out: 'sqlite-checkpoint-worker',
+        startedBy: 'functions/store/sqlite-checkpointer.ts',
+      },
+    ],
   });
   const bridgeEntry = join(root, 'bridge/main.ts');
   if (existsSync(bridgeEntry)) {

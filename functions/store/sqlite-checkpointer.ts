@@ -2,36 +2,38 @@
 //
 // A checkpoint copies the pages written since the last one from the WAL back into the database
 // file and fsyncs both. SQLite's automatic checkpoint runs inside the COMMIT that crosses 1000 WAL
-// pages, on the committing thread: under load that froze `greygate serve` for 7–15 ms every few
-// hundred decisions, long enough to set the p99 latency of every connection waiting at the time.
+// pages, on the committing thread: every answer waiting at the time waits for the copying and the
+// fsyncs too, which sets the tail latency of a busy server.
 //
 // So the store's own connection runs with wal_autocheckpoint=0, and a worker thread with a second
-// connection to the same file does the copying and syncing in parallel (SQLite lets a PASSIVE
-// checkpoint run while another connection writes). The WAL only starts over from its beginning
-// when a write transaction begins with every frame copied, and under load new commits land while
-// the worker copies: so the worker repeats the pass on what is left, which shrinks to the frames
-// committed during one pass, and then the store's thread copies that remainder itself, between two
-// of its transactions, so that its next one finds the WAL fully copied and rewinds it. Measured
-// under 32 busy connections: about 1.5 ms on the event loop per checkpoint, against 7–15 ms.
+// connection to the same file (sqlite-checkpoint-worker.ts) does the copying and syncing in
+// parallel: SQLite lets a PASSIVE checkpoint run while another connection writes. The WAL only
+// starts over from its beginning when a write transaction begins with every frame copied, and under
+// load new commits land while the worker copies: so the worker repeats its pass on what is left,
+// and then the store's thread copies the remainder itself, between two of its transactions, so
+// that its next one finds the WAL fully copied and rewinds it. The remainder is what was committed
+// during the worker's last pass, so it stays small unless the disk cannot keep up with the writes
+// at all.
 //
-// The remainder is what was committed during the worker's last pass, so it stays small unless the
-// disk cannot keep up with the writes at all. If another process's checkpoint holds SQLite's
-// checkpoint lock (several greygate processes on one dbdir, or an admin's sqlite3), the worker
-// says so and the store's thread leaves the copying to that process this time.
+// If another process's checkpoint holds SQLite's checkpoint lock (several greygate processes on one
+// dbdir, or an admin's sqlite3), the worker says so and the store's thread leaves the copying to
+// that process this time.
 //
-// If the worker cannot start, dies, or fails three cycles in a row, the store falls back to
-// SQLite's automatic checkpoint: the old pauses, but a WAL that stays bounded. So does close().
+// If the worker cannot start, dies, or keeps failing, the store falls back to SQLite's automatic
+// checkpoint: pauses on the event loop, but a WAL that stays bounded. So does close().
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
+import type { CheckpointWorkerData, CheckpointWorkerReply } from './sqlite-checkpoint-worker.ts';
+import type { SqliteSynchronous } from './sqlite-database.ts';
 
 export interface CheckpointerOptions {
   /** The database file, opened by the worker's own connection. */
   file: string;
-  /** 'NORMAL' or 'FULL', as the store's connection: the checkpoint's fsyncs follow it. */
-  synchronous: 'NORMAL' | 'FULL';
-  /** Rows written between checkpoints; a row dirties one to three pages (table and index). */
+  /** As the store's connection: the checkpoint's fsyncs follow it. */
+  synchronous: SqliteSynchronous;
+  /** Rows written between checkpoints; a row dirties one or two WAL pages. */
   writesPerCheckpoint?: number;
   /** Longest time written rows wait for a checkpoint when traffic is low. */
   maxIntervalMs?: number;
@@ -55,13 +57,10 @@ export interface Checkpointer {
 
 /**
  * Each checkpoint costs the event loop its remainder, however many pages the worker copied, and
- * delays every answer in flight by as much: typically 1.5 ms, but the remainder's two fsyncs made
- * it 4-15 ms in one checkpoint of ten on the development VM's disk. Under 32 busy connections,
- * checkpoints every 2000 rows touched ~1.6 % of the answers, every 8000 rows ~0.4 % (p99 5.1-5.9 ms
- * against 5.9-6.4 ms, and 10-15 % more decisions/s). A row written at random dirties about 1.4 WAL
- * pages (5.5 KiB; three before schema 2 dropped the expires_at indexes), so the WAL reaches ~45 MiB
- * between checkpoints at that rate; under a mail host's usual traffic the one-minute interval comes
- * first and keeps it to a few MiB.
+ * delays every answer in flight by as much, now and then by the time of the remainder's two fsyncs.
+ * Fewer, larger checkpoints touch fewer answers; the price is a larger WAL between them (a row
+ * written at random dirties one or two pages, so tens of MiB at this count). Under a mail host's
+ * usual traffic the interval below comes first and keeps the WAL to a few MiB.
  */
 export const DEFAULT_WRITES_PER_CHECKPOINT = 8000;
 
@@ -71,10 +70,7 @@ export const DEFAULT_WRITES_PER_CHECKPOINT = 8000;
  */
 export const DEFAULT_MAX_CHECKPOINT_INTERVAL_MS = 60_000;
 
-/**
- * Each pass copies what the one before left behind, so the remainder shrinks to the frames
- * committed during one pass.
- */
+/** Passes per checkpoint request: enough to catch up with the writers, bounded if it cannot. */
 const MAX_WORKER_PASSES = 8;
 
 /** Cycles failing in a row (an I/O error, say) before the worker is given up. */
@@ -83,43 +79,19 @@ const MAX_FAILED_CYCLES = 3;
 /** SQLite's automatic checkpoint threshold, restored when the worker is gone. */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 
-// The worker is handed its source rather than a file: the store runs from TypeScript under tsx, from
-// vitest, and from the esbuild bundle, and only plain JavaScript starts the same way in all three.
-// It loads better-sqlite3 from the path the store itself resolved.
-//
-// A PASSIVE checkpoint reports the WAL's length as it was when the pass began, so one pass cannot
-// tell whether frames arrived meanwhile: only a pass that finds the same length as the one before
-// proves that everything up to the current end is copied. A pass that finds the checkpoint lock
-// taken reports busy and -1 for both counts.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.betterSqlite3);
-const db = new Database(workerData.file, { timeout: 0 });
-db.pragma('synchronous = ' + workerData.synchronous);
-parentPort.on('message', () => {
-  try {
-    let previous = -1;
-    let caughtUp = false;
-    let busy = false;
-    for (let pass = 0; pass < workerData.maxPasses && !caughtUp && !busy; pass++) {
-      const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-      busy = r.busy !== 0 || r.log < 0;
-      caughtUp = !busy && r.log === previous && r.checkpointed === r.log;
-      previous = r.log;
-    }
-    parentPort.postMessage({ ok: true, busy });
-  } catch (error) {
-    parentPort.postMessage({ ok: false, message: String(error && error.message || error) });
-  }
-});
-parentPort.postMessage({ ok: true, ready: true });
-`;
+/** The worker's heap: it only relays pragma results, so a small one keeps it from growing the process. */
+const WORKER_RESOURCE_LIMITS = { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 };
 
-interface WorkerReply {
-  ok: boolean;
-  ready?: boolean;
-  busy?: boolean;
-  message?: string;
+/**
+ * Starts sqlite-checkpoint-worker.ts, which sits beside this module: as TypeScript when greygate
+ * runs from its sources, loaded through typescript-worker-entry.mjs; as the JavaScript file
+ * `npm run build` writes beside the bundle (build/bundle-options.ts) otherwise.
+ */
+function startWorker(data: CheckpointWorkerData): Worker {
+  const options = { workerData: data, resourceLimits: WORKER_RESOURCE_LIMITS };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./sqlite-checkpoint-worker.mjs', import.meta.url), options);
+  const source = new URL('./sqlite-checkpoint-worker.ts', import.meta.url);
+  return new Worker(new URL('./typescript-worker-entry.mjs', import.meta.url), { ...options, argv: [source.href] });
 }
 
 export function startCheckpointer(db: BetterSqlite3.Database, options: CheckpointerOptions): Checkpointer {
@@ -159,12 +131,7 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
 
   try {
     const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
-    worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { file: options.file, synchronous: options.synchronous, betterSqlite3, maxPasses: MAX_WORKER_PASSES },
-      // The worker only relays pragma results; a small heap keeps it from growing the process.
-      resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
-    });
+    worker = startWorker({ file: options.file, synchronous: options.synchronous, betterSqlite3, maxPasses: MAX_WORKER_PASSES });
   } catch (error) {
     void handBackToSqlite(failed('could not start', error));
   }
@@ -172,7 +139,7 @@ export function startCheckpointer(db: BetterSqlite3.Database, options: Checkpoin
     const own = worker;
     db.pragma('wal_autocheckpoint = 0');
     own.unref();
-    own.on('message', (reply: WorkerReply) => {
+    own.on('message', (reply: CheckpointWorkerReply) => {
       if (worker !== own) return; // closed or given up meanwhile
       if (reply.ready) {
         ready = true;

@@ -27,11 +27,10 @@ export interface Migration {
 // WITHOUT ROWID: every lookup is by the text key, and rows are small (a key of tens of bytes, or a
 // 64-character HMAC under --privacy, plus three integers), so storing rows in the primary-key
 // B-tree saves the second lookup and the extra rowid index a rowid table would need.
-// Version 1 indexed expires_at for the purge. Version 2 drops those indexes: a decision's write
-// moves its row's expires_at, so each index entry moved too, a second random page per write and
-// per commit; without them, A/B runs of the bench's load at 32 connections served up to 40 % more
-// decisions/s (noisy) with a p99 about 1.5 ms lower. The purge sweeps the tables in key order
-// instead, a bounded step at a time (sqlite-store.ts, purgeExpired).
+// No index on expires_at (version 2 drops the ones version 1 made): a decision's write moves its
+// row's expires_at, so an index entry would move too, a second random page per write and per
+// commit, on the path every answer waits for. The purge sweeps the tables in key order instead, a
+// bounded step at a time (sqlite-sweep.ts).
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,

@@ -144,7 +144,7 @@ describe('the Lambda bundle (dist/lambda/index.mjs)', () => {
     const text = await readFile(bundle.outfile, 'utf8');
 
     // Assess
-    expect(inputs.filter((i) => /better-sqlite3|sqlite-store/.test(i))).toEqual([]);
+    expect(inputs.filter((i) => /better-sqlite3|functions\/store\/sqlite-/.test(i))).toEqual([]);
     expect(text).not.toContain('better-sqlite3');
     expect(text).not.toContain('better_sqlite3.node');
   });
