@@ -38,7 +38,8 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
 
       let signals: Decision['signals'];
       if (selective !== null) {
-        const outcome = await selective(request);
+        const pending = selective(request);
+        const outcome = pending instanceof Promise ? await pending : pending;
         if (outcome.verdict === 'skip') {
           return { verdict: 'pass', reason: outcome.reason, action: 'DUNNO', writes: {}, events: [], signals: outcome.signals };
         }
