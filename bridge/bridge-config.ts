@@ -9,13 +9,12 @@
 import { readFileSync } from 'node:fs';
 import type { Env } from '../functions/config/option-row.ts';
 import { commandLineSource, readOptions } from '../functions/config/option-reader.ts';
-import { DEFAULT_BRIDGE_TIMEOUT_MS, DEFAULT_DEFER_ACTION } from '../functions/config/option-table.ts';
+import { DEFAULT_DEFER_ACTION } from '../functions/config/option-table.ts';
 import { listenAddresses } from '../functions/config/listen-options.ts';
 import { UsageError } from '../functions/config/usage-error.ts';
 import type { ListenAddress } from '../policy/listen-address.ts';
 
 export { DEFAULT_DEFER_ACTION };
-export const DEFAULT_TIMEOUT_MS = DEFAULT_BRIDGE_TIMEOUT_MS;
 
 export type OnError = 'dunno' | 'defer';
 export type LogFormat = 'text' | 'json';

@@ -1,5 +1,5 @@
 // `npm run docs:options`: writes the option tables of the docs anew from the option table
-// (functions/config/option-table.ts). test/config/option-docs.test.ts fails while they differ.
+// (functions/config/option-table.ts). test/config/option-table.test.ts fails while they differ.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -2,17 +2,16 @@
 // `--delay 2`, short aliases (`-i 10023`), repeatable options, options whose value is optional
 // (`--auto-whitelist-clients` alone, `--auto-whitelist-clients 2`, `--auto-whitelist-clients=2`),
 // and, as Getopt::Long does, the last of a repeated single-value option (`--delay 60 --delay 120`).
-// node:util parseArgs cannot express the optional-value form, hence this file.
+// Short options also come bundled (`-vq`) or with their value attached (`-i10023`), as node:util
+// parseArgs reads them. parseArgs cannot express the optional-value form, hence this file.
 
+import type { OptionKind } from './option-row.ts';
 import { UsageError } from './usage-error.ts';
-
-export type OptionKind = 'value' | 'flag' | 'optional-value';
 
 export interface OptionSpec {
   /** Long name without dashes, e.g. `max-age`. */
   name: string;
   kind: OptionKind;
-  repeatable?: boolean;
   /** Other long or short names, e.g. `['i']` for `-i`, `['syslogfacility']`. */
   aliases?: readonly string[];
 }
@@ -37,6 +36,10 @@ export function scanArgs(argv: readonly string[], specs: readonly OptionSpec[]):
     }
     if (!arg.startsWith('-') || arg === '-') {
       positionals.push(arg);
+      continue;
+    }
+    if (!arg.startsWith('--') && arg.length > 2 && !arg.includes('=') && !byName.has(arg.slice(1))) {
+      for (const [name, value] of shortForms(arg, byName)) options.set(name, [...(options.get(name) ?? []), value]);
       continue;
     }
     const body = arg.replace(/^--?/, '');
@@ -68,4 +71,17 @@ export function scanArgs(argv: readonly string[], specs: readonly OptionSpec[]):
     options.set(spec.name, [...(options.get(spec.name) ?? []), value]);
   }
   return { options, positionals };
+}
+
+/** `-vq` (one-letter flags bundled) or `-i10023` (a one-letter option with its value attached). */
+function shortForms(arg: string, byName: ReadonlyMap<string, OptionSpec>): Array<[string, string]> {
+  const letters = arg.slice(1);
+  const first = byName.get(letters[0] ?? '');
+  if (first === undefined) throw new UsageError(`unknown option ${arg} (see --help)`);
+  if (first.kind !== 'flag') return [[first.name, letters.slice(1)]];
+  return [...letters].map((letter) => {
+    const spec = byName.get(letter);
+    if (spec === undefined || spec.kind !== 'flag') throw new UsageError(`unknown option -${letter} in ${arg} (see --help)`);
+    return [spec.name, ''];
+  });
 }

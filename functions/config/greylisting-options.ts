@@ -1,7 +1,7 @@
-// The greylisting part of a configuration, the same for `greygate serve`, the Lambda and the CDK
-// app's check of what it will deploy: Postgrey's options as the core's PolicyConfig, and selective
-// greylisting. Options that would do nothing in the chosen mode are refused, so an admin never
-// believes a setting is in effect when it is not.
+// The greylisting part of a configuration, the same for `greygate serve` and the Lambda: Postgrey's
+// options as the core's PolicyConfig, and selective greylisting (whose checks the CDK app also runs
+// on what it will deploy). Options that would do nothing in the chosen mode are refused, so an
+// admin never believes a setting is in effect when it is not.
 
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../core/policy-config.ts';
 import type { DnsListZone, SelectiveSettings } from '../selective/selective.ts';

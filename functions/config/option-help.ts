@@ -1,5 +1,5 @@
 // `--help` and the docs' option tables, written from the option table so that neither can drift
-// from what the reader accepts. test/config/option-docs.test.ts compares the docs with renderDocTable.
+// from what the reader accepts. test/config/option-table.test.ts compares the docs with renderDocTable.
 
 import type { OptionGroup, OptionRow, Runtime } from './option-row.ts';
 import { OPTION_ROWS } from './option-table.ts';
@@ -58,8 +58,12 @@ function flagCell(row: OptionRow): string {
 function defaultCell(row: OptionRow, runtime: Runtime): string {
   const text = defaultFor(row, runtime);
   // Literal values (a number, a mode, a reply text) as code; descriptions ("this host's name") as prose.
-  const literal = text.includes('%') || !(text === '' || text.includes('`') || / /.test(text) || /^(none|off|on|required|true|false|AWS)$/.test(text));
-  return cell(literal ? code(text) : text);
+  const described = text === '' || text.includes('`') || / /.test(text) || /^(none|off|on|required|true|false|AWS)$/.test(text);
+  return cell(row.literalDefault === true && text === row.defaultText ? code(text) : described ? text : code(text));
+}
+
+function docFor(row: OptionRow, runtime: Runtime): string {
+  return cell(row.docFor?.[runtime] ?? row.doc);
 }
 
 export type DocTable = 'serve' | 'bridge' | 'lambda' | 'cdk';
@@ -72,17 +76,17 @@ export type DocTable = 'serve' | 'bridge' | 'lambda' | 'cdk';
 export function renderDocTable(table: DocTable, group?: OptionGroup): string {
   if (table === 'cdk') {
     const rows = OPTION_ROWS.filter((r) => r.cdk !== undefined);
-    const lines = rows.map((r) => `| ${code(r.cdk?.key ?? '')} | ${defaultCell(r, 'cdk')} | ${r.env ? `${code(r.env)}: ` : ''}${cell(r.doc)} |`);
+    const lines = rows.map((r) => `| ${code(r.cdk?.key ?? '')} | ${defaultCell(r, 'cdk')} | ${r.env ? `${code(r.env)}: ` : ''}${docFor(r, 'cdk')} |`);
     return ['| context key | default | the function\'s variable and meaning |', '| --- | --- | --- |', ...lines].join('\n');
   }
   if (table === 'lambda') {
     const rows = OPTION_ROWS.filter((r) => r.runtimes.includes('lambda') && r.env !== null);
-    const lines = rows.map((r) => `| ${code(r.env ?? '')} | ${defaultCell(r, 'lambda')} | ${cell(r.doc)} |`);
+    const lines = rows.map((r) => `| ${code(r.env ?? '')} | ${defaultCell(r, 'lambda')} | ${docFor(r, 'lambda')} |`);
     return ['| variable | default | meaning |', '| --- | --- | --- |', ...lines].join('\n');
   }
   const runtime: Runtime = table;
   const rows = OPTION_ROWS.filter((r) => r.runtimes.includes(runtime) && r.refusal === undefined && r.group !== 'meta' && (group === undefined || r.group === group));
-  const lines = rows.map((r) => `| ${flagCell(r)} | ${r.env ? code(r.env) : ''} | ${defaultCell(r, runtime)} | ${cell(r.doc)} |`);
+  const lines = rows.map((r) => `| ${flagCell(r)} | ${r.env ? code(r.env) : ''} | ${defaultCell(r, runtime)} | ${docFor(r, runtime)} |`);
   return ['| option | variable | default | meaning |', '| --- | --- | --- | --- |', ...lines].join('\n');
 }
 

@@ -5,12 +5,12 @@
 
 import { scanArgs, type OptionSpec } from './cli-args.ts';
 import { RUNTIME_NAMES, type Env, type Given, type OptionRow, type Runtime } from './option-row.ts';
-import { OPTION_ROWS, type OptionName, type OptionValue } from './option-table.ts';
+import { OPTION_ROWS, OPTIONS, type OptionName, type OptionValue } from './option-table.ts';
+import { parseBoolean } from './parsers.ts';
 import { UsageError } from './usage-error.ts';
 
 /** One runtime's options, parsed. */
 export interface OptionReading {
-  readonly runtime: Runtime;
   get<N extends OptionName>(name: N): OptionValue<N>;
   /** Whether this runtime takes the option at all. */
   takes(name: OptionName): boolean;
@@ -28,6 +28,8 @@ export interface OptionSource {
   /** How this source names an option that was not given. */
   label(row: OptionRow): string;
   readonly positionals?: readonly string[];
+  /** `--help` was asked for: every other option then keeps its default, so help prints whatever else is wrong. */
+  readonly helpOnly?: boolean;
 }
 
 function rowOf(name: string): OptionRow {
@@ -41,10 +43,10 @@ export function readOptions(runtime: Runtime, source: OptionSource, env: Env = {
   const labels = new Map<string, string>();
   for (const row of OPTION_ROWS) {
     if (!row.runtimes.includes(runtime)) continue;
-    const given = source.given(row);
+    const given = source.helpOnly && row.name !== 'help' ? undefined : source.given(row);
     if (given !== undefined) {
       labels.set(row.name, given.label);
-      if (row.refusal !== undefined) throw new UsageError(`${given.label} is not supported: ${row.refusal}`);
+      if (row.refusal !== undefined && refused(row, given)) throw new UsageError(`${given.label} is not supported: ${row.refusal}`);
     }
     values.set(row.name, row.read(given, { runtime, env }));
   }
@@ -54,7 +56,6 @@ export function readOptions(runtime: Runtime, source: OptionSource, env: Env = {
     return row;
   };
   return Object.freeze({
-    runtime,
     positionals: Object.freeze([...(source.positionals ?? [])]),
     get<N extends OptionName>(name: N): OptionValue<N> {
       taken(name);
@@ -65,6 +66,20 @@ export function readOptions(runtime: Runtime, source: OptionSource, env: Env = {
     label: (name: OptionName) => labels.get(name) ?? source.label(taken(name)),
   });
 }
+
+/** A refused on/off option set to false asks for nothing, so it is let through. */
+function refused(row: OptionRow, given: Given): boolean {
+  return row.kind !== 'flag' || parseBoolean(given.values[given.values.length - 1] ?? '', given.label);
+}
+
+/** Where an admin finds the options of a runtime. */
+const OPTION_DOCS: Readonly<Record<Runtime, string>> = {
+  serve: '`greygate serve --help` and docs/configuration.md',
+  lambda: 'docs/http-api.md',
+  bridge: '`greygate-bridge --help` and docs/bridge.md',
+  cdk: 'docs/deploy.md',
+  'create-table': '`greygate create-table --help`',
+};
 
 /** Who else takes an option, for the message that refuses it. */
 function takenBy(row: OptionRow): string {
@@ -89,16 +104,18 @@ export function commandLineSource(runtime: Runtime, argv: readonly string[], env
     ...(r.aliases ? { aliases: r.aliases } : {}),
   }));
   const { options, positionals } = scanArgs(argv, specs);
-  for (const name of options.keys()) {
+  const helpOnly = options.has('help') && OPTIONS.help.runtimes.includes(runtime);
+  for (const name of helpOnly ? [] : options.keys()) {
     const row = rowOf(name);
     if (!row.runtimes.includes(runtime)) {
       throw new UsageError(`--${name} is not an option of ${RUNTIME_NAMES[runtime]} (it is one of ${takenBy(row)}; see --help)`);
     }
   }
-  if (STRICT_ENVIRONMENT.includes(runtime)) checkEnvironment(runtime, env);
+  if (STRICT_ENVIRONMENT.includes(runtime) && !helpOnly) checkEnvironment(runtime, env);
 
   return {
     positionals,
+    helpOnly,
     label: (row) => (row.flag ? `--${row.name}` : row.env ?? row.name),
     given(row) {
       const fromArgs = options.get(row.name);
@@ -111,7 +128,8 @@ export function commandLineSource(runtime: Runtime, argv: readonly string[], env
 function fromEnvironment(row: OptionRow, env: Env, label?: string): Given | undefined {
   if (row.env === null) return undefined;
   const raw = env[row.env];
-  if (raw === undefined || raw === '') return undefined;
+  // Blank counts as unset: systemd's `Environment=GREYGATE_X=` and an emptied line in an env file.
+  if (raw === undefined || raw.trim() === '') return undefined;
   const values = row.repeatable ? raw.split(',').map((v) => v.trim()).filter((v) => v !== '') : [raw];
   return { values, label: label ?? row.env };
 }
@@ -139,13 +157,16 @@ export function contextLabelledSource(env: Env): OptionSource {
 
 function checkEnvironment(runtime: Runtime, env: Env): void {
   for (const name of Object.keys(env).sort()) {
-    if (!name.startsWith('GREYGATE_') || env[name] === undefined || env[name] === '') continue;
+    if (!name.startsWith('GREYGATE_') || (env[name] ?? '').trim() === '') continue;
     const row = OPTION_ROWS.find((r) => r.env === name);
     if (row === undefined) {
       const near = OPTION_ROWS.find((r) => r.env !== null && r.runtimes.includes(runtime) && nearlyEqual(r.env, name));
       throw new UsageError(
-        `${name} is not a greygate variable${near?.env ? `; did you mean ${near.env}?` : ''} (${RUNTIME_NAMES[runtime]}'s variables are listed by --help and in docs/configuration.md)`,
+        `${name} is not a greygate variable${near?.env ? `; did you mean ${near.env}?` : ''} (${RUNTIME_NAMES[runtime]}'s are listed in ${OPTION_DOCS[runtime]})`,
       );
+    }
+    if (row.refusal !== undefined && !row.runtimes.includes(runtime)) {
+      throw new UsageError(`${name} is not used by ${RUNTIME_NAMES[runtime]}: ${row.refusal}; remove it from this environment`);
     }
     if (!row.runtimes.includes(runtime)) {
       throw new UsageError(`${name} is not used by ${RUNTIME_NAMES[runtime]} (it is an option of ${takenBy(row)}); remove it from this environment`);

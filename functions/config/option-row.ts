@@ -23,7 +23,7 @@ export type OptionGroup = 'listeners' | 'greylisting' | 'selective' | 'storage' 
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** What was given for one option: every value in order (argv), or one (environment, context). */
+/** What was given for one option: every value in order, from the command line or split from a variable's list. */
 export interface Given {
   values: readonly string[];
   /** `--delay`, `GREYGATE_DELAY` or `greygate:delay`: what an error message names. */
@@ -67,6 +67,10 @@ export interface OptionRow<T = unknown> {
   readonly help: string;
   /** The meaning column of the docs' tables (Markdown). */
   readonly doc: string;
+  /** Where a runtime's docs must say it otherwise (a variable is a comma-separated list, not a repeated flag). */
+  readonly docFor?: Partial<Record<Runtime, string>>;
+  /** A default with spaces that is a literal value (a reply text), not a description. */
+  readonly literalDefault?: boolean;
   /** The default as help and docs show it; '' for none. */
   readonly defaultText: string;
   /** Where a runtime's default differs (the Lambda's privacy, for one). */

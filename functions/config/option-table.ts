@@ -1,6 +1,6 @@
 // Every option of greygate, one row each: flag, variable, CDK context key, accepted form, default,
 // and which runtimes take it. `--help`, docs/configuration.md, docs/bridge.md and the CDK context
-// keys are generated from these rows (test/config/option-docs.test.ts keeps the docs in step), and
+// keys are generated from these rows (test/config/option-table.test.ts keeps the docs in step), and
 // option-reader.ts refuses an option where a runtime does not take it.
 //
 // Longer than the usual module on purpose: it is a table, and its value is in seeing every option
@@ -49,6 +49,7 @@ const weightForm = `a whole number 0-${MAX_DNS_LIST_WEIGHT}`;
 const POLICY_RUNTIMES = ['serve', 'lambda', 'cdk'] as const;
 const SELECTIVE_RUNTIMES = POLICY_RUNTIMES;
 const LOG_RUNTIMES = ['serve', 'lambda', 'bridge'] as const;
+const LISTENER_RUNTIMES = ['serve', 'bridge'] as const;
 
 /** A Postgrey option that systemd replaces: refused with advice, never silently ignored. */
 function postgreyOnly(name: string, kind: 'flag' | 'value', refusal: string, aliases?: readonly string[]): OptionRow<boolean> {
@@ -76,6 +77,10 @@ function dnsListRow(kind: 'dnsbl' | 'dnswl', what: string, effect: string, defau
     group: 'selective',
     help: `score mode: a DNS ${what} list, a hit ${effect.replace(')', '; repeatable)')}`,
     doc: `Score mode: a DNS ${what} list; a hit ${effect}. Repeatable.`,
+    docFor: {
+      lambda: `Score mode: DNS ${what} lists, comma-separated; a hit ${effect}.`,
+      cdk: `Score mode: DNS ${what} lists, comma-separated; a hit ${effect}.`,
+    },
     defaultText: 'none',
     read: list((raw, label) => parseDnsListZone(raw, kind, label, defaultWeight), Object.freeze([])),
   });
@@ -91,15 +96,13 @@ export const DEFAULT_DEFER_ACTION = 'DEFER_IF_PERMIT 4.3.0 greylisting service u
 export const DEFAULT_BRIDGE_TIMEOUT_MS = 3000;
 export const DEFAULT_METRICS_NAMESPACE = 'Greygate';
 
-const listenRunTimes = ['serve', 'bridge'] as const;
-
 export const OPTIONS = {
   // ---- listeners
   inet: row('inet', {
     aliases: ['i'],
     repeatable: true,
     form: '[HOST:]PORT',
-    runtimes: listenRunTimes,
+    runtimes: LISTENER_RUNTIMES,
     group: 'listeners',
     help: 'policy protocol on TCP (a bare port binds 127.0.0.1)',
     doc: 'Policy protocol on TCP. A bare port binds 127.0.0.1, as Postgrey binds localhost. `[::1]:10023` for IPv6. Repeatable.',
@@ -110,7 +113,7 @@ export const OPTIONS = {
     aliases: ['u'],
     repeatable: true,
     form: 'PATH',
-    runtimes: listenRunTimes,
+    runtimes: LISTENER_RUNTIMES,
     group: 'listeners',
     help: 'policy protocol on a unix socket',
     doc: 'Policy protocol on a unix socket (e.g. under `/var/spool/postfix/private/` for a chrooted smtpd). Repeatable.',
@@ -125,7 +128,7 @@ export const OPTIONS = {
   }),
   socketmode: row('socketmode', {
     form: 'MODE',
-    runtimes: listenRunTimes,
+    runtimes: LISTENER_RUNTIMES,
     group: 'listeners',
     help: 'unix socket permissions',
     doc: 'Permissions of the unix socket.',
@@ -135,7 +138,7 @@ export const OPTIONS = {
   exim: row('exim', {
     kind: 'flag',
     form: '',
-    runtimes: listenRunTimes,
+    runtimes: LISTENER_RUNTIMES,
     group: 'listeners',
     help: 'close the connection after each answer',
     doc: "Close the connection after each answer (Exim's `${readsocket…}`).",
@@ -153,7 +156,7 @@ export const OPTIONS = {
   }),
   'max-connections': row('max-connections', {
     form: 'N',
-    runtimes: listenRunTimes,
+    runtimes: LISTENER_RUNTIMES,
     group: 'listeners',
     help: 'concurrent policy connections',
     doc: 'Concurrent policy connections; more are closed at once, with a warning.',
@@ -186,10 +189,14 @@ export const OPTIONS = {
     runtimes: ['serve', 'lambda', 'cdk'],
     group: 'listeners',
     help: 'accepted API token hash (repeatable; required for a non-loopback --http)',
-    doc: 'SHA-256 of an accepted bearer token (`greygate token` makes one). Repeatable for rotation. Required before `--http` may bind a non-loopback address; always on the Lambda.',
+    doc: 'SHA-256 of an accepted bearer token (`greygate token` makes one). Repeatable for rotation. Required before `--http` may bind a non-loopback address.',
+    docFor: {
+      lambda: 'SHA-256 digests of the accepted bearer tokens (`greygate token` makes one), comma-separated; several allow rotation. Required: the Lambda answers no request without a token.',
+      cdk: 'SHA-256 digests of the accepted bearer tokens (`greygate token` makes one), comma-separated or a JSON list; several allow rotation.',
+    },
     defaultText: 'none',
     defaultTextFor: { lambda: 'required', cdk: 'none (every request is refused; synth warns)' },
-    read: list(parseTokenSha256, Object.freeze([]) as readonly string[]),
+    read: list(parseTokenSha256, Object.freeze<string[]>([])),
   }),
 
   // ---- greylisting: Postgrey's options
@@ -244,6 +251,7 @@ export const OPTIONS = {
     help: 'reply text; %s = seconds left, %r = recipient domain',
     doc: 'Reply text. `%s` seconds left, `%r` recipient domain; every occurrence replaced. `4.2.0 ` is prefixed when Postfix sends `etrn_domain` (it always does) and the text does not start with a digit.',
     defaultText: DEFAULT_POLICY_CONFIG.greylistText,
+    literalDefault: true,
     read: single(parseSingleLine, DEFAULT_POLICY_CONFIG.greylistText),
   }),
   'x-greylist-header': row('x-greylist-header', {
@@ -254,6 +262,7 @@ export const OPTIONS = {
     help: 'header added on first pass; %t delay, %v version, %h host, %d date',
     doc: 'Header prepended on a triplet\'s first pass, once per message. `%t` seconds delayed, `%v` version, `%h` host name, `%d` date.',
     defaultText: DEFAULT_POLICY_CONFIG.xGreylistHeader,
+    literalDefault: true,
     read: single(parseSingleLine, DEFAULT_POLICY_CONFIG.xGreylistHeader),
   }),
   'lookup-by-subnet': row('lookup-by-subnet', {
@@ -305,6 +314,10 @@ export const OPTIONS = {
     group: 'greylisting',
     help: 'whitelist a client after N passed triplets (0 disables)',
     doc: 'Whitelist a client (its exact IP) after N triplets passed, at most one counted per hour; 0 disables. Alone it means 5.',
+    docFor: {
+      lambda: 'Whitelist a client (its exact IP) after N triplets passed, at most one counted per hour; 0 disables.',
+      cdk: 'Whitelist a client (its exact IP) after N triplets passed, at most one counted per hour; 0 disables.',
+    },
     defaultText: String(DEFAULT_POLICY_CONFIG.autoWhitelistClients),
     read: single(
       (raw, label) => (raw === '' ? 5 : parseInteger(raw, label, 0, 1_000_000, 'a whole number N >= 0 (0 disables)')),
@@ -317,8 +330,9 @@ export const OPTIONS = {
     runtimes: ['serve', 'lambda'],
     group: 'greylisting',
     help: 'client whitelist (repeatable; replaces the default list)',
-    doc: "Client whitelist files, Postgrey's format (`docs/whitelists.md`). Repeatable; giving it replaces the default list. A missing `.local` file is silently skipped. On the Lambda, files in a layer (under `/opt`) that replace the built-in list.",
-    defaultText: '`whitelists/clients` + `/etc/greygate/whitelist_clients.local`',
+    doc: "Client whitelist files, Postgrey's format (`docs/whitelists.md`). Repeatable; giving it replaces the default list. A missing `.local` file is silently skipped.",
+    docFor: { lambda: 'Client whitelist files, comma-separated (for example in a Lambda layer, under `/opt`), that replace the built-in list.' },
+    defaultText: "greygate's own `whitelists/clients` + `/etc/greygate/whitelist_clients.local`",
     defaultTextFor: { lambda: 'the built-in list' },
     read: list(text, null),
   }),
@@ -329,7 +343,8 @@ export const OPTIONS = {
     group: 'greylisting',
     help: 'recipient whitelist (repeatable; replaces the default list)',
     doc: 'Recipient whitelist files. Same rules.',
-    defaultText: '`whitelists/recipients` + `/etc/greygate/whitelist_recipients.local`',
+    docFor: { lambda: 'Recipient whitelist files, comma-separated, that replace the built-in list.' },
+    defaultText: "greygate's own `whitelists/recipients` + `/etc/greygate/whitelist_recipients.local`",
     defaultTextFor: { lambda: 'the built-in list' },
     read: list(text, null),
   }),
@@ -340,7 +355,11 @@ export const OPTIONS = {
     runtimes: ['serve', 'lambda', 'cdk'],
     group: 'greylisting',
     help: 'store keyed hashes (HMAC-SHA-256) instead of addresses',
-    doc: 'Store HMAC-SHA-256 keys instead of addresses; the secret is created in `<dbdir>/privacy.key` (or `GREYGATE_PRIVACY_KEY`). On by default in the cloud, where the table lives in someone else\'s data centre: `false` turns it off.',
+    doc: 'Store HMAC-SHA-256 keys instead of addresses; the secret is created in `<dbdir>/privacy.key` (or `GREYGATE_PRIVACY_KEY`).',
+    docFor: {
+      lambda: 'Triplets and client addresses are stored as HMAC-SHA-256 under `GREYGATE_PRIVACY_KEY` (logs still show clear addresses, as Postgrey\'s do). On unless this is `false`: the table lives in someone else\'s data centre, and backups outlive the function.',
+      cdk: 'Store HMAC-SHA-256 keys instead of addresses; the stack generates the key (see below). On unless `false`.',
+    },
     defaultText: 'off',
     defaultTextFor: { lambda: 'on', cdk: 'true' },
     read: onOff((context) => context.runtime === 'lambda' || context.runtime === 'cdk'),
@@ -349,8 +368,8 @@ export const OPTIONS = {
     flag: false,
     form: 'HEX',
     runtimes: ['serve', 'lambda'],
-    group: 'lambda',
-    help: '',
+    group: 'greylisting',
+    help: 'the HMAC key of --privacy, hex',
     doc: 'The HMAC key of `--privacy`, hex, at least 32 digits (`openssl rand -hex 32`); required on the Lambda while privacy is on (the CDK stack generates it). `greygate serve` keeps its own in `<dbdir>/privacy.key` unless this is set. Changing it greylists every sender once more.',
     defaultText: '`<dbdir>/privacy.key`',
     defaultTextFor: { lambda: 'required while privacy is on' },
@@ -427,7 +446,8 @@ export const OPTIONS = {
     runtimes: ['serve', 'lambda'],
     group: 'selective',
     help: 'score mode: resolvers to ask (repeatable)',
-    doc: 'Resolvers to ask. Repeatable.',
+    doc: 'Resolvers to ask: `IP`, `IP:PORT` or `[IPv6]:PORT`. Repeatable.',
+    docFor: { lambda: 'Resolvers to ask: `IP`, `IP:PORT` or `[IPv6]:PORT`, comma-separated.' },
     defaultText: '`/etc/resolv.conf`',
     read: (given) => {
       if (given === undefined) return null;
@@ -469,8 +489,9 @@ export const OPTIONS = {
     form: 'NAME',
     runtimes: ['serve', 'lambda', 'create-table'],
     group: 'storage',
-    help: 'DynamoDB table (with --store dynamodb)',
-    doc: 'DynamoDB table (with `--store dynamodb`; always on the Lambda, where the CDK stack sets it); create it with `greygate create-table --table NAME`.',
+    help: 'the DynamoDB table (serve: with --store dynamodb)',
+    doc: 'DynamoDB table (with `--store dynamodb`); create it with `greygate create-table --table NAME`.',
+    docFor: { lambda: 'The DynamoDB table that holds the greylist (the CDK stack sets it).' },
     defaultText: 'none',
     defaultTextFor: { lambda: 'required' },
     read: single((raw) => raw.trim(), null),
@@ -541,7 +562,7 @@ export const OPTIONS = {
     form: 'FILE',
     runtimes: ['bridge'],
     group: 'bridge',
-    help: 'the API token (from `greygate token`); re-read on SIGHUP.\nOr GREYGATE_TOKEN=<token> in the environment',
+    help: 'the API token (from `greygate token`); re-read on SIGHUP',
     doc: 'the API token; a trailing newline is ignored. Re-read on SIGHUP',
     defaultText: 'none',
     read: single(text, null),
@@ -551,7 +572,7 @@ export const OPTIONS = {
     form: 'TOKEN',
     runtimes: ['bridge'],
     group: 'bridge',
-    help: '',
+    help: 'the API token itself, when --token-file cannot be used',
     doc: 'the token itself, when a file is not an option (a file is better: it can be rotated with SIGHUP and does not show in `/proc/PID/environ`)',
     defaultText: 'none',
     // Only whether it is there: bridge/bridge-token.ts reads the value, so no config object holds it.
@@ -582,6 +603,7 @@ export const OPTIONS = {
     help: 'what defer answers',
     doc: 'what `--on-error defer` answers',
     defaultText: DEFAULT_DEFER_ACTION,
+    literalDefault: true,
     read: single((raw, label) => parseActionText(raw, label, DEFAULT_DEFER_ACTION), DEFAULT_DEFER_ACTION),
   }),
   'ca-file': row('ca-file', {
@@ -667,5 +689,5 @@ export type Options = typeof OPTIONS;
 export type OptionName = keyof Options;
 export type OptionValue<N extends OptionName> = ReturnType<Options[N]['read']>;
 
-export const OPTION_ROWS: readonly OptionRow[] = Object.freeze(Object.values(OPTIONS) as OptionRow[]);
+export const OPTION_ROWS: readonly OptionRow[] = Object.freeze(Object.values(OPTIONS));
 

@@ -11,7 +11,6 @@ import { isLoopbackHost, type HttpListen } from './parsers.ts';
 import { UsageError } from './usage-error.ts';
 
 export { UsageError };
-export type { HttpListen };
 export type LogFormat = 'text' | 'json';
 export type StoreKind = 'sqlite' | 'dynamodb';
 
@@ -43,8 +42,6 @@ export interface ServeConfig extends GreylistingOptions {
 
 const DEFAULT_CLIENT_WHITELISTS = Object.freeze([`${PACKAGED_WHITELIST_DIR}clients`, '/etc/greygate/whitelist_clients.local']);
 const DEFAULT_RECIPIENT_WHITELISTS = Object.freeze([`${PACKAGED_WHITELIST_DIR}recipients`, '/etc/greygate/whitelist_recipients.local']);
-
-export { isLoopbackHost };
 
 export function parseServeConfig(argv: readonly string[], env: Env = {}): { config: ServeConfig; help: boolean; version: boolean } {
   const reading = readOptions('serve', commandLineSource('serve', argv, env), env);

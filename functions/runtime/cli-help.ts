@@ -35,9 +35,6 @@ ${helpSection('serve', 'listeners', 'listeners')}
 ${helpSection('serve', 'greylisting', "greylisting (Postgrey's options)")}
 ${helpSection('serve', 'selective', 'selective greylisting (docs/selective-greylisting.md; all off by default)')}
 ${helpSection('serve', 'storage', 'storage and logs')}
-environment only
-      GREYGATE_PRIVACY_KEY     the --privacy key, hex (default: kept in <dbdir>/privacy.key)
-
 ${helpSection('serve', 'meta', 'other')}
 signals: SIGHUP reloads the whitelists; SIGTERM finishes open requests and exits.
 `;

@@ -8,7 +8,20 @@ import { OPTIONS, OPTION_ROWS } from '../../functions/config/option-table.ts';
 import type { GreygatePolicySettings, GreygateSettings } from './stack-props.ts';
 
 /** The settings that live at the top of GreygateSettings rather than under `policy`. */
-const TOP_LEVEL_PROPS: ReadonlySet<string> = new Set(['tokenSha256', 'privacy', 'logRetentionDays', 'metricsNamespace', 'alarmEmail']);
+const TOP_LEVEL_PROPS = ['tokenSha256', 'privacy', 'logRetentionDays', 'metricsNamespace', 'alarmEmail'] as const satisfies readonly (keyof GreygateSettings)[];
+
+/** Every policy setting, type-checked against the props, so the table's CDK column cannot name one that does not exist. */
+const POLICY_PROPS = [
+  'delaySeconds', 'maxAgeDays', 'retryWindowHours', 'autoWhitelistClients', 'greylistAction', 'greylistText',
+  'xGreylistHeader', 'lookupByHost', 'ipv4Cidr', 'ipv6Cidr', 'hostname', 'selective', 's25rIpv6', 's25rWeight',
+  'greylistScore', 'dnsbl', 'dnswl', 'dnsTimeoutMs',
+] as const satisfies readonly (keyof GreygatePolicySettings)[];
+
+function policyProp(prop: string): keyof GreygatePolicySettings {
+  const found = POLICY_PROPS.find((p) => p === prop);
+  if (found === undefined) throw new Error(`internal: the option table's CDK column names ${prop}, which GreygatePolicySettings lacks`);
+  return found;
+}
 
 export interface PolicySettingKey {
   prop: keyof GreygatePolicySettings;
@@ -20,8 +33,8 @@ export interface PolicySettingKey {
 /** Each policy setting: its prop, the context key an operator uses and the variable the runtime reads. */
 export const POLICY_SETTING_KEYS: readonly PolicySettingKey[] = Object.freeze(
   OPTION_ROWS.flatMap((row) =>
-    row.cdk !== undefined && row.env !== null && !TOP_LEVEL_PROPS.has(row.cdk.prop)
-      ? [{ prop: row.cdk.prop as keyof GreygatePolicySettings, context: row.cdk.key, env: row.env, kind: row.cdk.shape }]
+    row.cdk !== undefined && row.env !== null && !(TOP_LEVEL_PROPS as readonly string[]).includes(row.cdk.prop)
+      ? [{ prop: policyProp(row.cdk.prop), context: row.cdk.key, env: row.env, kind: row.cdk.shape }]
       : [],
   ),
 );
@@ -70,4 +83,9 @@ export function functionEnvironment(settings: GreygateSettings, values: Deployme
     ...(values.privacyKey !== null ? { [envOf(OPTIONS['privacy-key'])]: values.privacyKey } : {}),
     [METRICS_NAMESPACE_KEYS.env]: values.metricsNamespace,
   };
+}
+
+/** For the test that every policy prop has a row: the props no row fills. */
+export function policyPropsWithoutOption(): string[] {
+  return POLICY_PROPS.filter((prop) => !POLICY_SETTING_KEYS.some((key) => key.prop === prop));
 }

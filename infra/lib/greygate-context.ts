@@ -86,17 +86,25 @@ function usage<T>(check: () => T): T {
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     const key = CONTEXT_KEYS.find((k) => err.message.startsWith(`${k}:`) || err.message.startsWith(`${k} `));
-    throw new GreygateContextError(key ? `${err.message} ${HOW_TO_SET(key)}` : err.message, { cause: err });
+    // "Has no effect" is fixed by removing the key, not by setting it.
+    const advice = key !== undefined && !err.message.includes('has no effect') ? ` ${HOW_TO_SET(key)}` : '';
+    throw new GreygateContextError(`${err.message}${advice}`, { cause: err });
   }
 }
 
 /** Checks settings with the option table's parsers, as the function will read them. */
 export function checkSettings(settings: GreygateSettings): void {
-  const env = { ...settingsEnvironment(settings), [METRICS_NAMESPACE_KEYS.env]: settings.metricsNamespace };
+  const env = settingsEnvironment(settings);
+  const given = (value: string, label: string) => ({ values: [value], label });
   usage(() => {
     const reading = readOptions('cdk', contextLabelledSource(env), env);
     selectiveOptions(reading);
-    if (settings.alarmEmail !== undefined) OPTIONS['alarm-email'].read({ values: [settings.alarmEmail], label: OTHER_KEYS.alarmEmail }, { runtime: 'cdk', env });
+    // Used as given by the alarms, so checked as given: a blank or padded name would watch nothing.
+    const namespace = OPTIONS['metrics-namespace'].read(given(settings.metricsNamespace, OTHER_KEYS.metricsNamespace), { runtime: 'cdk', env });
+    if (namespace !== settings.metricsNamespace) {
+      throw new UsageError(`${OTHER_KEYS.metricsNamespace}: "${settings.metricsNamespace}" has spaces around it; give the namespace alone`);
+    }
+    if (settings.alarmEmail !== undefined) OPTIONS['alarm-email'].read(given(settings.alarmEmail, OTHER_KEYS.alarmEmail), { runtime: 'cdk', env });
   });
   if (!LOG_RETENTION_DAYS.includes(settings.logRetentionDays)) {
     fail(OTHER_KEYS.logRetentionDays, `${settings.logRetentionDays} is not a CloudWatch retention; expected one of ${LOG_RETENTION_DAYS.join(', ')}`);
@@ -114,23 +122,22 @@ export function parseGreygateContext(context: Readonly<Record<string, unknown>>)
   }
   const get = (key: string): unknown => context[key];
 
-  const policy: GreygatePolicySettings = {};
+  const policy: Record<string, number | boolean | string> = {};
   for (const { prop, context: key, kind } of POLICY_SETTING_KEYS) {
     const value = get(key);
     if (value === undefined) continue;
-    const settings = policy as Record<string, unknown>;
     switch (kind) {
       case 'int':
-        settings[prop] = wholeNumber(key, value);
+        policy[prop] = wholeNumber(key, value);
         break;
       case 'bool':
-        settings[prop] = boolean(key, value);
+        policy[prop] = boolean(key, value);
         break;
       case 'retry-window':
-        settings[prop] = retryWindowHours(key, value);
+        policy[prop] = retryWindowHours(key, value);
         break;
       default:
-        settings[prop] = text(key, value);
+        policy[prop] = text(key, value);
     }
   }
 
@@ -140,7 +147,8 @@ export function parseGreygateContext(context: Readonly<Record<string, unknown>>)
   const namespace = get(OTHER_KEYS.metricsNamespace);
   const email = get(OTHER_KEYS.alarmEmail);
   const settings: GreygateSettings = {
-    policy,
+    // Each prop's type follows from its row's shape: a whole number, true/false, or text.
+    policy: policy as GreygatePolicySettings,
     tokenSha256: tokens === undefined ? [] : stringList(TOKEN_SHA256_KEYS.context, tokens),
     privacy: privacy === undefined ? DEFAULT_SETTINGS.privacy : boolean(PRIVACY_KEYS.context, privacy),
     logRetentionDays: retention === undefined ? DEFAULT_SETTINGS.logRetentionDays : wholeNumber(OTHER_KEYS.logRetentionDays, retention),

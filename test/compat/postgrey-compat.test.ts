@@ -4,7 +4,7 @@
 // which both honour, so days of traffic replay in seconds.
 //
 //   npx vitest run test/compat                          # needs `apt-get install postgrey`
-//   GREYGATE_COMPAT_SEED=1234 npx vitest run test/compat # replay the seed a failure printed
+//   COMPAT_SEED=1234 npx vitest run test/compat # replay the seed a failure printed
 //
 // Where greygate differs on purpose (postgrey.md's first table) the inputs are left out of the
 // sequences; differences this comparison found beyond that table are pinned with `it.fails` at
@@ -182,12 +182,12 @@ function answerDifference(sequence: RequestSequence, postgrey: Outcome, greygate
     `postgrey: ${JSON.stringify(postgrey.answers[i])}`,
     `greygate: ${JSON.stringify(greygate.answers[i])}`,
     `steps before:\n${context}`,
-    `replay: GREYGATE_COMPAT_SEED=${sequence.seed} npx vitest run test/compat`,
+    `replay: COMPAT_SEED=${sequence.seed} npx vitest run test/compat`,
   ].join('\n');
 }
 
 const FIXED_SEEDS = [1, 20_261_128, 424_242];
-const extraSeed = Number(process.env.GREYGATE_COMPAT_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const extraSeed = Number(process.env.COMPAT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 if (!postgreyInstalled) {
   console.warn('postgrey-compat: postgrey is not installed, so greygate was NOT compared with Postgrey 1.37 (apt-get install postgrey)');
@@ -355,7 +355,7 @@ describe.skipIf(!postgreyInstalled)('greygate serve answers like Postgrey 1.37 (
     ]);
   });
 
-  const seeds = [...FIXED_SEEDS.map((seed) => ({ seed, name: `seed ${seed}` })), { seed: extraSeed, name: 'a fresh seed each run (GREYGATE_COMPAT_SEED to pick one)' }];
+  const seeds = [...FIXED_SEEDS.map((seed) => ({ seed, name: `seed ${seed}` })), { seed: extraSeed, name: 'a fresh seed each run (COMPAT_SEED to pick one)' }];
   it.each(seeds.map((s, i) => ({ ...s, namespace: i + 1 })))(
     'gives the same answers and log lines to a generated sequence: $name',
     async ({ seed, namespace }) => {
@@ -365,7 +365,7 @@ describe.skipIf(!postgreyInstalled)('greygate serve answers like Postgrey 1.37 (
       const { postgrey, greygate } = await replay(daemons, sequence.steps, sequence.connections);
       // Assess
       expect(answerDifference(sequence, postgrey, greygate)).toBe('');
-      expect(greygate.log, `seed ${seed}: log lines differ (replay: GREYGATE_COMPAT_SEED=${seed})`).toEqual(postgrey.log);
+      expect(greygate.log, `seed ${seed}: log lines differ (replay: COMPAT_SEED=${seed})`).toEqual(postgrey.log);
       // The sequence exercised what it is meant to: every kind of answer and log line.
       const reasons = new Set(postgrey.log.map((l) => /reason=([a-zA-Z ]+)/.exec(l)?.[1] ?? l.split(':')[0]));
       expect([...reasons].sort()).toEqual(

@@ -9,10 +9,11 @@ import { REPO_ROOT } from '../../build/bundle-options.ts';
 import { parseBridgeConfig } from '../../bridge/bridge-config.ts';
 import { BRIDGE_HELP } from '../../bridge/bridge-help.ts';
 import { parseLambdaConfig } from '../../functions/config/lambda-config.ts';
-import { DOC_TABLE_MARKER, regenerateDocTables } from '../../functions/config/option-help.ts';
+import { DOC_TABLE_MARKER, regenerateDocTables, renderDocTable } from '../../functions/config/option-help.ts';
 import { OPTION_ROWS, OPTIONS } from '../../functions/config/option-table.ts';
 import { parseServeConfig } from '../../functions/config/serve-config.ts';
-import { CONTEXT_KEYS } from '../../infra/lib/greygate-context.ts';
+import { policyPropsWithoutOption } from '../../infra/lib/function-environment.ts';
+import { CONTEXT_KEYS, parseGreygateContext } from '../../infra/lib/greygate-context.ts';
 import { SERVE_HELP } from '../../functions/runtime/cli-help.ts';
 
 const LAMBDA_ENV = {
@@ -58,6 +59,27 @@ describe('the option table', () => {
     expect(missingBridge).toEqual([]);
   });
 
+  it("lists every option a runtime takes in that runtime's docs", () => {
+    // Prepare
+    const docs = { serve: 'docs/configuration.md', bridge: 'docs/bridge.md', lambda: 'docs/http-api.md', cdk: 'docs/deploy.md' } as const;
+
+    // Act
+    const missing = Object.entries(docs).flatMap(([runtime, doc]) => {
+      const text = readFileSync(join(REPO_ROOT, doc), 'utf8');
+      return OPTION_ROWS.filter((r) => r.runtimes.includes(runtime as keyof typeof docs) && r.group !== 'meta' && r.refusal === undefined)
+        .filter((r) => !text.includes(runtime === 'cdk' ? `\`${r.cdk?.key}\`` : `\`${r.env ?? `--${r.name}`}\``))
+        .map((r) => `${doc}: ${r.name}`);
+    });
+
+    // Assess
+    expect(missing).toEqual([]);
+    expect(renderDocTable('cdk').split('\n').length).toBe(2 + OPTION_ROWS.filter((r) => r.cdk).length);
+  });
+
+  it("fills every one of the CDK stack's policy settings from a row", () => {
+    expect(policyPropsWithoutOption()).toEqual([]);
+  });
+
   it.each(OPTION_DOCS)('keeps the option tables of %s as the table writes them (npm run docs:options)', (doc) => {
     // Prepare
     const text = readFileSync(join(REPO_ROOT, doc), 'utf8');
@@ -98,5 +120,49 @@ describe('what a runtime does not take', () => {
     expect(() => parseServeConfig([], { GREYGATE_API: 'https://api.example.net' })).toThrow(/^GREYGATE_API is not used by greygate serve/);
     expect(() => parseBridgeConfig(['--api', 'https://api.example.net', '--delay', '60'], {})).toThrow(/^--delay is not an option of greygate-bridge/);
     expect(() => parseBridgeConfig(['--api', 'https://api.example.net'], { GREYGATE_MAX_AGE: '10' })).toThrow(/^GREYGATE_MAX_AGE is not used by greygate-bridge/);
+  });
+
+  it('prints --help whatever else is wrong on the line or in the environment', () => {
+    // Act
+    const serve = parseServeConfig(['--help', '--delay', 'soon'], { GREYGATE_API: 'https://x.example' });
+    const bridge = parseBridgeConfig(['--help', '--timeout-ms', 'x'], { GREYGATE_DELAY: '5' });
+
+    // Assess
+    expect(serve.help).toBe(true);
+    expect(serve.config.policy.delaySeconds).toBe(300);
+    expect(bridge.help).toBe(true);
+  });
+
+  it("takes short options bundled or with their value attached, as the bridge's parseArgs did", () => {
+    // Act
+    const parsed = parseBridgeConfig(['--api', 'https://api.example.net', '-vq', '-i10030', '-u/run/gg.sock'], {});
+
+    // Assess
+    expect(parsed.help).toBe(false);
+    if (parsed.help) return;
+    expect(parsed.config).toMatchObject({ verbose: true, quiet: true });
+    expect(parsed.config.listen).toEqual([
+      { kind: 'inet', host: '127.0.0.1', port: 10030 },
+      { kind: 'unix', path: '/run/gg.sock', mode: 0o666 },
+    ]);
+    expect(() => parseBridgeConfig(['--api', 'https://api.example.net', '-vx'], {})).toThrow(/unknown option -x in -vx/);
+  });
+
+  it("lets Postgrey's refused flags through when a variable turns them off, and counts a blank variable as unset", () => {
+    // Act
+    const serve = parseServeConfig([], { GREYGATE_DAEMONIZE: 'false', GREYGATE_DELAY: '  ' });
+    const lambda = parseLambdaConfig({ ...LAMBDA_ENV, GREYGATE_WHITELIST_CLIENTS: '  ', GREYGATE_HOSTNAME: ' ', AWS_LAMBDA_FUNCTION_NAME: 'fn' });
+
+    // Assess
+    expect(serve.config.policy.delaySeconds).toBe(300);
+    expect(() => parseServeConfig([], { GREYGATE_DAEMONIZE: 'true' })).toThrow(/^GREYGATE_DAEMONIZE is not supported: run greygate under systemd/);
+    expect(lambda.whitelistFiles.clients).toBeNull();
+    expect(lambda.policy.hostname).toBe('fn');
+  });
+
+  it('refuses a blank or padded CloudWatch namespace in the CDK context, which the alarms would watch as given', () => {
+    // Assess
+    expect(() => parseGreygateContext({ 'greygate:metricsNamespace': '' })).toThrow(/^greygate:metricsNamespace: "" is not a CloudWatch namespace/);
+    expect(() => parseGreygateContext({ 'greygate:metricsNamespace': ' Greygate ' })).toThrow(/^greygate:metricsNamespace: " Greygate " has spaces around it/);
   });
 });
