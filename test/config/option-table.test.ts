@@ -165,4 +165,10 @@ describe('what a runtime does not take', () => {
     expect(() => parseGreygateContext({ 'greygate:metricsNamespace': '' })).toThrow(/^greygate:metricsNamespace: "" is not a CloudWatch namespace/);
     expect(() => parseGreygateContext({ 'greygate:metricsNamespace': ' Greygate ' })).toThrow(/^greygate:metricsNamespace: " Greygate " has spaces around it/);
   });
+
+  it('refuses a --hostname with a line break, which would reach the X-Greylist header of HTTP answers', () => {
+    // Assess
+    expect(() => parseServeConfig(['--hostname', 'mx.example\r\nX-Evil: 1'])).toThrow(/^--hostname: the text must be a single line/);
+    expect(() => parseLambdaConfig({ ...LAMBDA_ENV, GREYGATE_HOSTNAME: 'mx\nX-Evil: 1' })).toThrow(/^GREYGATE_HOSTNAME: the text must be a single line/);
+  });
 });
