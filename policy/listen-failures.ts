@@ -1,5 +1,5 @@
-// Why a policy listener could not start, in words an admin can act on, and the one case greygate
-// repairs itself: a unix socket file left behind by a crashed process.
+// Why a listener could not start or could not accept, in words an admin can act on, and the one
+// case greygate repairs itself: a unix socket file left behind by a crashed process.
 
 import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
@@ -74,6 +74,18 @@ export function listenAdvice(err: unknown): string {
       return 'the host name does not resolve';
     case 'ENOENT':
       return 'the directory does not exist';
+    default:
+      return describeError(err);
+  }
+}
+
+/** An accept() failure on a listening socket, with what an admin can do about it. */
+export function describeAcceptError(err: unknown): string {
+  switch (errorCode(err)) {
+    case 'EMFILE':
+      return 'out of file descriptors for this process (EMFILE); raise its open-file limit (LimitNOFILE=, ulimit -n) or lower the connection caps';
+    case 'ENFILE':
+      return 'out of file descriptors for the whole system (ENFILE); raise fs.file-max or find what holds them';
     default:
       return describeError(err);
   }

@@ -6,45 +6,16 @@
 // Flow control: at most `maxPipelined` requests are in the handler at once per connection, and
 // reading pauses while requests wait or while the client is not reading its answers, so a client
 // can never make the server buffer without bound.
+//
+// Time: the server calls expire() now and then. A request must be complete within
+// requestTimeoutMs of its first byte (Postfix writes a request in one go), and a connection with
+// nothing in progress is closed after idleTimeoutMs without a completed request. Stray bytes do
+// not count as activity, so dripping a byte at a time cannot keep a connection alive.
 
 import type { Socket } from 'node:net';
+import { describePeer, type ConnectionCounters, type ConnectionSettings, type ExpiryReason, type PolicyRequestInfo } from './connection-contract.ts';
 import { describeError, escapeControlChars, type Logger } from './logger.ts';
 import { PolicyParser, type ParserEvent } from './policy-parser.ts';
-
-export interface PolicyRequestInfo {
-  connectionId: number;
-  /** The peer as logged: `192.0.2.1:40000`, `[::1]:40000` or `unix socket`. */
-  client: string;
-  /** Aborted when the client goes away before this request is answered; the answer would be
-   * discarded anyway. One signal per request, so listeners never pile up on a long connection. */
-  signal: AbortSignal;
-}
-
-/** Returns the action text: what follows `action=` in the reply. */
-export type PolicyHandler = (attrs: ReadonlyMap<string, string>, info: PolicyRequestInfo) => Promise<string>;
-
-export interface ConnectionSettings {
-  handler: PolicyHandler;
-  logger: Logger;
-  maxLineBytes: number;
-  maxAttributes: number;
-  /** Attributes the handler reads, besides `request`; undefined: every attribute. */
-  handlerAttributes: ReadonlySet<string> | undefined;
-  maxPipelined: number;
-  exim: boolean;
-  idleTimeoutMs: number;
-}
-
-/** Counters shared by all connections of one server; PolicyServer.stats() copies them. */
-export interface ConnectionCounters {
-  requestsAnswered: number;
-  requestsInFlight: number;
-  handlerErrors: number;
-  unrecognizedRequests: number;
-  garbageLines: number;
-  limitViolations: number;
-  socketErrors: number;
-}
 
 const POLICY_REQUEST = 'smtpd_access_policy';
 const FALLBACK_ACTION = 'DUNNO';
@@ -60,6 +31,8 @@ interface Slot {
 export class PolicyConnection {
   readonly id: number;
   readonly client: string;
+  /** The peer's IP address; undefined on a unix socket. */
+  readonly peerAddress: string | undefined;
   readonly #socket: Socket;
   readonly #settings: ConnectionSettings;
   readonly #counters: ConnectionCounters;
@@ -78,6 +51,10 @@ export class PolicyConnection {
   #awaitingDrain = false;
   #garbageLogged = 0;
   #pumpQueued = false;
+  /** When a request last completed or was answered, or the connection opened. */
+  #activeAt: number;
+  /** When the first byte of the request still incomplete arrived; undefined between requests. */
+  #requestStartedAt: number | undefined;
 
   constructor(socket: Socket, id: number, settings: ConnectionSettings, counters: ConnectionCounters, onClose: (c: PolicyConnection) => void) {
     this.id = id;
@@ -85,6 +62,8 @@ export class PolicyConnection {
     this.#settings = settings;
     this.#counters = counters;
     this.client = describePeer(socket);
+    this.peerAddress = socket.remoteAddress;
+    this.#activeAt = Date.now();
     this.#parser = new PolicyParser({
       maxLineBytes: settings.maxLineBytes,
       maxAttributes: settings.maxAttributes,
@@ -92,14 +71,12 @@ export class PolicyConnection {
     });
 
     socket.setNoDelay(true);
-    socket.setTimeout(settings.idleTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => {
       // The client half-closed: answer what it already sent, then finish our side.
       this.#ending = true;
       this.#pump();
     });
-    socket.on('timeout', () => this.#onTimeout());
     socket.on('drain', () => {
       this.#awaitingDrain = false;
       this.#updateFlow();
@@ -140,6 +117,38 @@ export class PolicyConnection {
     this.#socket.destroy();
   }
 
+  /** When it last did something useful; the connection idle longest gives way to a new one. */
+  get activeAt(): number {
+    return this.#activeAt;
+  }
+
+  /** Requests in the handler or waiting for it, or answers not yet written. */
+  get busy(): boolean {
+    return this.#slots.length > 0 || this.#backlogPos < this.#backlog.length;
+  }
+
+  /** Close the connection if its request is overdue or it has been idle too long. */
+  expire(now: number): ExpiryReason | undefined {
+    if (this.#closed) return undefined;
+    if (this.#requestStartedAt !== undefined) {
+      if (this.#paused) {
+        // While reading is paused the client cannot finish its request; that is our doing. Only
+        // the idle limit applies then (a client that never reads its answers).
+        this.#requestStartedAt = now;
+      } else if (now - this.#requestStartedAt >= this.#settings.requestTimeoutMs) {
+        this.#socket.destroy();
+        return 'request-timeout';
+      } else {
+        return undefined;
+      }
+    }
+    // A request still in the handler is not idleness; the answer's write restarts the clock.
+    if (this.#slots.length > 0 || now - this.#activeAt < this.#settings.idleTimeoutMs) return undefined;
+    this.#log().debug?.(`closing policy connection from ${this.client}: idle for ${this.#settings.idleTimeoutMs} ms`, this.#fields());
+    this.#socket.destroy();
+    return 'idle';
+  }
+
   #log(): Logger {
     return this.#settings.logger;
   }
@@ -151,7 +160,21 @@ export class PolicyConnection {
   #onData(chunk: Buffer): void {
     if (!this.#acceptingRequests) return;
     const events = this.#parser.push(chunk);
-    for (const event of events) this.#backlog.push(event);
+    let completed = false;
+    for (const event of events) {
+      this.#backlog.push(event);
+      if (event.type === 'request') completed = true;
+    }
+    // The deadline runs from the first byte of each request; empty lines before a request count
+    // as its start, or a client could drip them forever.
+    const started = this.#parser.midRequest || this.#parser.strayEmptyLines > 0;
+    if (completed || (started && this.#requestStartedAt === undefined)) {
+      const now = Date.now();
+      if (completed) this.#activeAt = now;
+      this.#requestStartedAt = started ? now : undefined;
+    } else if (!started) {
+      this.#requestStartedAt = undefined;
+    }
     this.#pump();
   }
 
@@ -262,6 +285,7 @@ export class PolicyConnection {
     }
     if (answered === 0 || this.#closed || this.#ended) return;
     this.#counters.requestsAnswered += answered;
+    this.#activeAt = Date.now();
     // One write for all answers that became ready together keeps pipelined replies cheap.
     if (!this.#socket.write(out)) this.#awaitingDrain = true;
   }
@@ -284,6 +308,7 @@ export class PolicyConnection {
 
   #ignoreInput(): void {
     this.#acceptingRequests = false;
+    this.#requestStartedAt = undefined;
     this.#backlog = [];
     this.#backlogPos = 0;
     this.#updateFlow();
@@ -307,13 +332,6 @@ export class PolicyConnection {
     this.#socket.destroy();
   }
 
-  #onTimeout(): void {
-    // A request still in the handler is not idleness; the answer's write re-arms the timer.
-    if (this.#slots.length > 0) return;
-    this.#log().debug?.(`closing policy connection from ${this.client}: idle for ${this.#settings.idleTimeoutMs} ms`, this.#fields());
-    this.#socket.destroy();
-  }
-
   #updateFlow(): void {
     if (this.#closed) return;
     // Once input is ignored, keep reading (and dropping) so the client's FIN is seen.
@@ -324,10 +342,4 @@ export class PolicyConnection {
     else if (!pause && this.#paused) this.#socket.resume();
     this.#paused = pause;
   }
-}
-
-function describePeer(socket: Socket): string {
-  const { remoteAddress, remotePort } = socket;
-  if (remoteAddress === undefined) return 'unix socket';
-  return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
 }

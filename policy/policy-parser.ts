@@ -5,7 +5,8 @@
 // Behaviour kept from Postgrey 1.37 (postgrey.md §6): lines end in LF or CRLF; the split is at the
 // first `=`; name and value are each truncated to 512 characters; a line without `=` is garbage
 // and skipped; a repeated name keeps the last value. Added: a cap on line length and on lines per
-// request, because Postgrey would buffer a line of any size.
+// request, because Postgrey would buffer a line of any size; empty lines outside a request count
+// against the same cap, so a client cannot keep a connection busy with an endless run of them.
 
 export type ParserEvent =
   | { type: 'request'; attrs: Map<string, string> }
@@ -15,7 +16,7 @@ export type ParserEvent =
 export interface PolicyParserOptions {
   /** Longest accepted line in bytes, not counting the line ending. */
   maxLineBytes: number;
-  /** Most lines (attributes and garbage) in one request. */
+  /** Most lines (attributes and garbage) in one request, and most empty lines before one. */
   maxAttributes: number;
   /**
    * The attribute names to keep; the others still count against maxAttributes but are dropped.
@@ -39,6 +40,8 @@ export class PolicyParser {
   #pending: Buffer = EMPTY;
   #attrs = new Map<string, string>();
   #lineCount = 0;
+  /** Empty lines since the last request ended; Postfix never sends them. */
+  #strayEmptyLines = 0;
   #failed = false;
 
   constructor(opts: PolicyParserOptions) {
@@ -60,6 +63,11 @@ export class PolicyParser {
   /** True while part of a request has arrived but not its closing empty line. */
   get midRequest(): boolean {
     return this.#lineCount > 0 || this.#pending.length > 0;
+  }
+
+  /** Empty lines received since the last request ended (or the start). */
+  get strayEmptyLines(): number {
+    return this.#strayEmptyLines;
   }
 
   push(chunk: Buffer): ParserEvent[] {
@@ -118,22 +126,20 @@ export class PolicyParser {
     if (line.length === 0) {
       // A blank line with nothing before it is skipped: answering it would hand the client an
       // extra reply and shift every later answer by one.
-      if (this.#lineCount === 0) return;
+      if (this.#lineCount === 0) {
+        this.#strayEmptyLines += 1;
+        if (this.#strayEmptyLines > this.#maxAttributes) this.#failAttributes(events, `more than ${this.#maxAttributes} empty lines outside a request`);
+        return;
+      }
       events.push({ type: 'request', attrs: this.#attrs });
       this.#attrs = new Map();
       this.#lineCount = 0;
+      this.#strayEmptyLines = 0;
       return;
     }
     this.#lineCount += 1;
     if (this.#lineCount > this.#maxAttributes) {
-      this.#failed = true;
-      this.#pending = EMPTY;
-      this.#attrs = new Map();
-      events.push({
-        type: 'oversize',
-        what: 'attributes',
-        detail: `more than ${this.#maxAttributes} lines in one request`,
-      });
+      this.#failAttributes(events, `more than ${this.#maxAttributes} lines in one request`);
       return;
     }
     const eq = line.indexOf('=');
@@ -144,6 +150,13 @@ export class PolicyParser {
     }
     const name = truncate(line.slice(0, eq));
     if (this.#keep === null || this.#keep.has(name)) this.#attrs.set(name, truncate(line.slice(eq + 1)));
+  }
+
+  #failAttributes(events: ParserEvent[], detail: string): void {
+    this.#failed = true;
+    this.#pending = EMPTY;
+    this.#attrs = new Map();
+    events.push({ type: 'oversize', what: 'attributes', detail });
   }
 
   #failLine(events: ParserEvent[]): ParserEvent[] {

@@ -9,15 +9,22 @@
 //       check_policy_service unix:private/greygate
 //
 // Building a server does not listen; the entry file calls listen(), tests listen on port 0.
+//
+// Against clients that hold connections without using them (policy port exposed to a LAN, or a
+// local user): caps with a reserve in connection-table.ts, a per-request deadline and an idle
+// limit in policy-connection.ts, enforced by a sweep here; the log lines in limit-log.ts.
 
 import { chmod } from 'node:fs/promises';
 import net from 'node:net';
+import { ConnectionTable, type LimitCause } from './connection-table.ts';
+import { describePeer, type ConnectionCounters, type ConnectionSettings, type PolicyHandler } from './connection-contract.ts';
 import { clearStaleSocket, listenAdvice, PolicyServerError } from './listen-failures.ts';
+import { LimitLog } from './limit-log.ts';
 import { describeError, type Logger } from './logger.ts';
 import { formatListenAddress, type ListenAddress } from './listen-address.ts';
-import { PolicyConnection, type ConnectionCounters, type ConnectionSettings, type PolicyHandler } from './policy-connection.ts';
+import { PolicyConnection } from './policy-connection.ts';
 
-export type { PolicyHandler, PolicyRequestInfo } from './policy-connection.ts';
+export type { PolicyHandler, PolicyRequestInfo } from './connection-contract.ts';
 export { PolicyServerError, type PolicyServerErrorCode } from './listen-failures.ts';
 
 export interface PolicyServerOptions {
@@ -42,18 +49,32 @@ export interface PolicyServerOptions {
   /** Close the connection after each answer (Postgrey's `--exim`). */
   exim?: boolean;
   /**
-   * Open connections across all listeners; more are closed at once. Each Postfix smtpd process
-   * holds one connection (default_process_limit is 100), so 1000 covers several MTAs sharing a
-   * listener plus reconnect churn, while capping file descriptors.
+   * Open connections across all listeners. Each Postfix smtpd process holds one connection
+   * (default_process_limit is 100), so 1000 covers several MTAs sharing a listener plus reconnect
+   * churn, while capping file descriptors. At the cap a newcomer takes the slot of the connection
+   * idle longest (connection-table.ts); it is refused only when every connection is busy.
    */
   maxConnections?: number;
   /**
-   * Close a connection with no traffic and no request in progress after this long. Postfix
-   * closes its own idle policy connections after smtpd_policy_service_max_idle (300 s), so
-   * 600 s keeps Postfix the one that closes (no "lost connection" warnings in its log) and only
-   * catches clients that vanished without a FIN.
+   * Open connections from one IP address (unix-socket peers are exempt); beyond it the address's
+   * own idle-longest connection gives way. Default: half of maxConnections, far above what one
+   * Postfix host holds (one per smtpd process), yet one address can never take every slot.
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Close a connection with no request in progress after this long without a completed request.
+   * Postfix closes its own idle policy connections after smtpd_policy_service_max_idle (300 s),
+   * so 600 s keeps Postfix the one that closes (no "lost connection" warnings in its log) and
+   * only catches clients that vanished without a FIN. Bytes that complete no request do not
+   * restart it.
    */
   idleTimeoutMs?: number;
+  /**
+   * Time from a request's first byte to its closing empty line. Postfix writes a whole request
+   * at once, so 10 s is ample for any real client while a connection that drips bytes to hold
+   * its slot is closed long before the idle timeout.
+   */
+  requestTimeoutMs?: number;
   /** Requests one connection may have in the handler at once; beyond it reading pauses. */
   maxPipelinedRequests?: number;
   /** Listen backlog (Postgrey's --listen-queue-size); the OS default when absent. */
@@ -64,6 +85,10 @@ export interface PolicyServerStats {
   connectionsOpen: number;
   connectionsAccepted: number;
   connectionsRefused: number;
+  /** Idle or slow connections closed to make room for new ones. */
+  connectionsEvicted: number;
+  /** Connections closed for not completing a request within requestTimeoutMs. */
+  requestTimeouts: number;
   requestsAnswered: number;
   requestsInFlight: number;
   /** Handler failures, each answered DUNNO. */
@@ -93,12 +118,13 @@ export const POLICY_SERVER_DEFAULTS = Object.freeze({
   maxAttributes: 100,
   maxConnections: 1000,
   idleTimeoutMs: 600_000,
+  requestTimeoutMs: 10_000,
   maxPipelinedRequests: 64,
   drainTimeoutMs: 10_000,
 });
 
-// A refused-connection storm must not become a log storm.
-const REFUSAL_LOG_INTERVAL_MS = 10_000;
+// The deadline sweep runs this often at most; deadlines are enforced to within one period.
+const MAX_SWEEP_INTERVAL_MS = 1_000;
 
 export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
   return new NetPolicyServer(opts);
@@ -112,10 +138,11 @@ interface Listener {
 class NetPolicyServer implements PolicyServer {
   readonly #logger: Logger;
   readonly #settings: ConnectionSettings;
-  readonly #maxConnections: number;
   readonly #backlog: number | undefined;
   readonly #listeners: Listener[] = [];
-  readonly #connections = new Set<PolicyConnection>();
+  readonly #connections: ConnectionTable<PolicyConnection>;
+  readonly #sweepIntervalMs: number;
+  #sweep: NodeJS.Timeout | undefined;
   readonly #counters: ConnectionCounters = {
     requestsAnswered: 0,
     requestsInFlight: 0,
@@ -127,8 +154,9 @@ class NetPolicyServer implements PolicyServer {
   };
   #accepted = 0;
   #refused = 0;
-  #refusedUnlogged = 0;
-  #lastRefusalLog = -Infinity;
+  #evicted = 0;
+  #requestTimeouts = 0;
+  readonly #limitLog: LimitLog;
   #nextId = 1;
   #closing: Promise<void> | undefined;
   #onEmpty: (() => void) | undefined;
@@ -136,7 +164,9 @@ class NetPolicyServer implements PolicyServer {
   constructor(opts: PolicyServerOptions) {
     const d = POLICY_SERVER_DEFAULTS;
     this.#logger = opts.logger;
-    this.#maxConnections = positive('maxConnections', opts.maxConnections ?? d.maxConnections);
+    const maxConnections = positive('maxConnections', opts.maxConnections ?? d.maxConnections);
+    const maxPerAddress = positive('maxConnectionsPerAddress', opts.maxConnectionsPerAddress ?? Math.ceil(maxConnections / 2));
+    this.#connections = new ConnectionTable(maxConnections, maxPerAddress);
     this.#backlog = opts.backlog === undefined ? undefined : positive('backlog', opts.backlog);
     this.#settings = {
       handler: opts.handler,
@@ -148,7 +178,11 @@ class NetPolicyServer implements PolicyServer {
       maxPipelined: positive('maxPipelinedRequests', opts.maxPipelinedRequests ?? d.maxPipelinedRequests),
       exim: opts.exim ?? false,
       idleTimeoutMs: positive('idleTimeoutMs', opts.idleTimeoutMs ?? d.idleTimeoutMs),
+      requestTimeoutMs: positive('requestTimeoutMs', opts.requestTimeoutMs ?? d.requestTimeoutMs),
     };
+    const { idleTimeoutMs, requestTimeoutMs } = this.#settings;
+    this.#sweepIntervalMs = Math.max(10, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(Math.min(idleTimeoutMs, requestTimeoutMs) / 4)));
+    this.#limitLog = new LimitLog(opts.logger, { maxConnections, maxConnectionsPerAddress: maxPerAddress, requestTimeoutMs });
   }
 
   async listen(addr: ListenAddress): Promise<void> {
@@ -183,9 +217,12 @@ class NetPolicyServer implements PolicyServer {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       throw new PolicyServerError('ERR_POLICY_SERVER_CLOSED', `cannot listen on ${formatListenAddress(addr)}: the policy server is closing`);
     }
-    server.on('error', (err) => this.#logger.error(`policy listener ${formatListenAddress(addr)}: ${describeError(err)}`));
     const bound = boundAddress(server, addr);
+    // After listening, errors come from accept(): out of descriptors (EMFILE, ENFILE) or memory.
+    // They repeat with every connection attempt, hence the rate limit.
+    server.on('error', (err) => this.#limitLog.acceptFailed(formatListenAddress(bound), err));
     this.#listeners.push({ server, address: bound });
+    this.#startSweep();
     this.#logger.info(`listening on ${formatListenAddress(bound)}`);
   }
 
@@ -203,6 +240,8 @@ class NetPolicyServer implements PolicyServer {
       connectionsOpen: this.#connections.size,
       connectionsAccepted: this.#accepted,
       connectionsRefused: this.#refused,
+      connectionsEvicted: this.#evicted,
+      requestTimeouts: this.#requestTimeouts,
       requestsAnswered: c.requestsAnswered,
       requestsInFlight: c.requestsInFlight,
       errors: c.handlerErrors,
@@ -239,7 +278,23 @@ class NetPolicyServer implements PolicyServer {
       await Promise.all(listenersClosed);
     } finally {
       clearTimeout(timer);
+      clearInterval(this.#sweep);
+      this.#limitLog.close();
     }
+  }
+
+  #startSweep(): void {
+    if (this.#sweep !== undefined) return;
+    this.#sweep = setInterval(() => {
+      const now = Date.now();
+      for (const conn of this.#connections) {
+        if (conn.expire(now) !== 'request-timeout') continue;
+        this.#requestTimeouts += 1;
+        this.#limitLog.overdue(conn.client);
+      }
+    }, this.#sweepIntervalMs);
+    // Open sockets keep the process alive; the sweep alone must not.
+    this.#sweep.unref();
   }
 
   #onConnection(socket: net.Socket): void {
@@ -248,7 +303,15 @@ class NetPolicyServer implements PolicyServer {
       socket.destroy();
       return;
     }
-    if (this.#connections.size >= this.#maxConnections) return this.#refuse(socket);
+    const admission = this.#connections.admit(socket.remoteAddress);
+    if (admission.kind === 'refuse') return this.#refuse(socket, admission.cause);
+    if (admission.kind === 'evict') {
+      // Out of the table at once: its 'close' comes later, and the newcomer needs the slot now.
+      this.#connections.delete(admission.victim);
+      admission.victim.destroy();
+      this.#evicted += 1;
+      this.#limitLog.evicted(describePeer(socket), admission.cause);
+    }
     this.#accepted += 1;
     const conn = new PolicyConnection(socket, this.#nextId++, this.#settings, this.#counters, (c) => {
       this.#connections.delete(c);
@@ -257,19 +320,13 @@ class NetPolicyServer implements PolicyServer {
     this.#connections.add(conn);
   }
 
-  #refuse(socket: net.Socket): void {
+  #refuse(socket: net.Socket, cause: LimitCause): void {
+    // Described before destroy(), which forgets the peer's address.
+    const client = describePeer(socket);
     socket.on('error', () => {});
     socket.destroy();
     this.#refused += 1;
-    this.#refusedUnlogged += 1;
-    const now = Date.now();
-    if (now - this.#lastRefusalLog < REFUSAL_LOG_INTERVAL_MS) return;
-    this.#lastRefusalLog = now;
-    this.#logger.warn(
-      `refused ${this.#refusedUnlogged} policy connection(s): maxConnections=${this.#maxConnections} reached (latest from ${socket.remoteAddress ?? 'unix socket'})`,
-      { refused: this.#refusedUnlogged, maxConnections: this.#maxConnections },
-    );
-    this.#refusedUnlogged = 0;
+    this.#limitLog.refused(client, cause);
   }
 }
 

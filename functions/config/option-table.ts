@@ -159,7 +159,7 @@ export const OPTIONS = {
     runtimes: LISTENER_RUNTIMES,
     group: 'listeners',
     help: 'concurrent policy connections',
-    doc: 'Concurrent policy connections; more are closed at once, with a warning.',
+    doc: 'Concurrent policy connections, half of them at most from one address. At the limit a new connection replaces the one idle longest; it is refused only when all are busy (`docs/postfix.md`, "Limits").',
     defaultText: '1000',
     read: integer(1000, 1, 100_000, 'a whole number 1-100000'),
   }),

@@ -10,7 +10,10 @@
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { openFileLimit, planDescriptors } from '../../policy/descriptor-budget.ts';
 import { InstanceMemory } from '../../policy/instance-memory.ts';
+import { describeAcceptError } from '../../policy/listen-failures.ts';
+import { RateLimitedLog } from '../../policy/rate-limited-log.ts';
 import { createPolicyServer, type PolicyServer } from '../../policy/policy-server.ts';
 import { POLICY_REQUEST_ATTRIBUTES, type Whitelists } from '../core/index.ts';
 import type { ServeConfig } from '../config/serve-config.ts';
@@ -26,6 +29,17 @@ import { loadWhitelistFiles } from './whitelist-files.ts';
 
 /** Postgrey remembered 10 instance ids; concurrent connections need more to keep one header per message. */
 const INSTANCE_MEMORY = 10_000;
+
+// The HTTP listener may face the Internet, so a client gets a bounded time and a bounded share.
+// Its clients (bridges, scripts) send a few hundred bytes at once: 10 s for the headers and 30 s
+// for the whole request are ample, and the check runs every second so they hold. 1000 connections
+// cover many bridges with their pools; the cap is lowered to fit the open-file limit
+// (descriptor-budget.ts), so a flood here cannot starve the policy port of descriptors.
+const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+const HTTP_REQUEST_TIMEOUT_MS = 30_000;
+const HTTP_TIMEOUT_CHECK_MS = 1_000;
+const HTTP_MAX_CONNECTIONS = 1000;
+const HTTP_LIMIT_LOG_INTERVAL_MS = 10_000;
 
 export interface RunningServe {
   /** Policy listener addresses (`host:port` or socket paths). */
@@ -66,16 +80,20 @@ export async function startServe(
     selective,
   });
 
+  const caps = planDescriptors({ policy: config.maxConnections, http: config.http ? HTTP_MAX_CONNECTIONS : 0 }, openFileLimit());
+  if (caps.warning) logger.warn(caps.warning);
+
   const policyServer: PolicyServer = createPolicyServer({
     handler: createServePolicyHandler({ service, logger, instances: new InstanceMemory(INSTANCE_MEMORY) }),
     handlerAttributes: POLICY_REQUEST_ATTRIBUTES,
     logger,
     exim: config.exim,
-    maxConnections: config.maxConnections,
+    maxConnections: caps.policy,
     backlog: config.listenQueueSize,
   });
 
   let httpServer: Server | null = null;
+  let httpLimitLogs: { close(): void } | null = null;
   const purger = config.store === 'sqlite' ? startPurger(store, { clock: () => Math.floor(clock() / 1000), logger }) : null;
   try {
     for (const address of config.listen) await policyServer.listen(address);
@@ -87,15 +105,21 @@ export async function startServe(
         import('../http/app.ts'),
       ]);
       const app = createApp({ service, logger, ping: () => store.ping(), tokenSha256: config.tokenSha256 });
-      httpServer = createServer(getRequestListener(app.fetch));
+      httpServer = createServer(
+        { headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: HTTP_TIMEOUT_CHECK_MS },
+        getRequestListener(app.fetch),
+      );
       // Keep-alive longer than typical client pools so MTAs reuse connections.
       httpServer.keepAliveTimeout = 65_000;
+      httpServer.maxConnections = caps.http;
       await listenHttp(httpServer, config.http.host, config.http.port);
+      httpLimitLogs = logHttpLimits(httpServer, logger);
     }
   } catch (err) {
     await purger?.stop();
     await policyServer.close({ drainTimeoutMs: 0 });
     if (httpServer) await closeHttp(httpServer, 0);
+    httpLimitLogs?.close();
     await store.close();
     throw err;
   }
@@ -123,6 +147,7 @@ export async function startServe(
     async close(opts) {
       const drainTimeoutMs = opts?.drainTimeoutMs ?? 10_000;
       await Promise.all([policyServer.close({ drainTimeoutMs }), http ? closeHttp(http, drainTimeoutMs) : Promise.resolve()]);
+      httpLimitLogs?.close();
       await purger?.stop();
       await store.close();
     },
@@ -132,6 +157,38 @@ export async function startServe(
 function formatHttp(server: Server): string {
   const a = server.address() as AddressInfo;
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
+/**
+ * Connections turned away at the cap, and accept() failures (out of descriptors), each logged as
+ * one line per interval with a count: a flood must be visible without flooding the log. The
+ * 'error' listener also keeps such a failure from being thrown as an uncaught exception.
+ */
+function logHttpLimits(server: Server, logger: Logger): { close(): void } {
+  const name = formatHttp(server);
+  const drops = new RateLimitedLog<string>({
+    intervalMs: HTTP_LIMIT_LOG_INTERVAL_MS,
+    write: (count, client) =>
+      logger.warn(`HTTP listener ${name}: refused ${count} connection(s): its limit of ${server.maxConnections} connections is reached (latest from ${client})`, {
+        connections: count,
+        maxConnections: server.maxConnections,
+      }),
+  });
+  const failures = new RateLimitedLog<string>({
+    intervalMs: HTTP_LIMIT_LOG_INTERVAL_MS,
+    write: (count, text) => logger.error(`HTTP listener ${name}: ${count} connection(s) lost: ${text}`, { connections: count }),
+  });
+  server.on('drop', (peer) => {
+    const address = peer?.remoteAddress ?? 'unknown';
+    drops.note(address.includes(':') ? `[${address}]:${peer?.remotePort}` : `${address}:${peer?.remotePort}`);
+  });
+  server.on('error', (err) => failures.note(describeAcceptError(err)));
+  return {
+    close() {
+      drops.close();
+      failures.close();
+    },
+  };
 }
 
 function listenHttp(server: Server, host: string, port: number): Promise<void> {

@@ -112,12 +112,16 @@ export class RawConnection {
     );
   }
 
-  static connect(address: ListenAddress | string, opts: { allowHalfOpen?: boolean } = {}): Promise<RawConnection> {
+  /** `localAddress` picks the source address, e.g. 127.0.0.2 (Linux routes all of 127/8 to lo). */
+  static connect(address: ListenAddress | string, opts: { allowHalfOpen?: boolean; localAddress?: string } = {}): Promise<RawConnection> {
     const addr = typeof address === 'string' ? parseAddressString(address) : address;
     const allowHalfOpen = opts.allowHalfOpen ?? false;
+    const source = opts.localAddress === undefined ? {} : { localAddress: opts.localAddress };
     return new Promise((resolve, reject) => {
       const socket =
-        addr.kind === 'unix' ? net.connect({ path: addr.path, allowHalfOpen }) : net.connect({ host: addr.host, port: addr.port, allowHalfOpen });
+        addr.kind === 'unix'
+          ? net.connect({ path: addr.path, allowHalfOpen })
+          : net.connect({ host: addr.host, port: addr.port, allowHalfOpen, ...source });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);

@@ -157,18 +157,21 @@ describe('policy server: hostile and broken clients', () => {
     expect(server.stats().connectionsAccepted).toBe(1001);
   });
 
-  it('refuses connections beyond maxConnections with a warning, and accepts again once one closes', async () => {
-    // Prepare
-    const { address, logger, server } = await startPolicyServer({ maxConnections: 2 });
+  it('refuses a connection when every slot is busy, names its TCP peer in the warning, and accepts again once one is answered', async () => {
+    // Prepare: both slots hold a request the handler has not answered yet.
+    const gate = deferred<string>();
+    const { address, logger, server } = await startPolicyServer({ maxConnections: 2, maxConnectionsPerAddress: 5, handler: () => gate.promise });
     const first = await PolicyClient.connect(address);
     const second = await PolicyClient.connect(address);
-    await waitFor(() => server.stats().connectionsOpen === 2, 'two connections to be accepted');
+    const answers = [first.request(examplePolicyRequest()), second.request(examplePolicyRequest())];
+    await waitFor(() => server.stats().requestsInFlight === 2, 'both requests to reach the handler');
 
     // Act
     const third = await RawConnection.connect(address);
+    const thirdPort = third.socket.localPort;
     const refused = await third.closesWithin(5000);
-    await first.close();
-    await waitFor(() => server.stats().connectionsOpen === 1, 'the first connection to close');
+    gate.resolve('DUNNO');
+    await Promise.all(answers);
     const fourth = await sendPolicyRequests(address, [examplePolicyRequest()]);
 
     // Assess
@@ -176,7 +179,10 @@ describe('policy server: hostile and broken clients', () => {
     expect(third.text).toBe('');
     expect(fourth).toEqual(['DUNNO']);
     expect(server.stats().connectionsRefused).toBe(1);
-    expect(logger.messages('warn')).toContainEqual(expect.stringMatching(/^refused 1 policy connection\(s\): maxConnections=2 reached/));
+    expect(logger.messages('warn')).toContainEqual(
+      `refused 1 policy connection(s): maxConnections=2 reached and every connection busy (latest from 127.0.0.1:${thirdPort})`,
+    );
+    await first.close();
     await second.close();
   });
 
