@@ -16,6 +16,7 @@ import { POLICY_REQUEST_ATTRIBUTES, type Whitelists } from '../core/index.ts';
 import type { ServeConfig } from '../config/serve-config.ts';
 import type { Logger } from '../../policy/logger.ts';
 import { createDecisionService } from '../service/decision-service.ts';
+import { createStoreHealth } from '../service/store-health.ts';
 import { startPurger } from '../store/purge-scheduler.ts';
 import type { GreylistStore } from '../store/store-port.ts';
 import { createServePolicyHandler } from './policy-handler.ts';
@@ -57,6 +58,7 @@ export async function startServe(
 
   const store = await openConfiguredStore(config, env, (message) => logger.warn(message));
 
+  const storeHealth = createStoreHealth({ logger, clock });
   const service = createDecisionService({
     store,
     config: config.policy,
@@ -64,10 +66,11 @@ export async function startServe(
     clock,
     ...(hashKey ? { hashKey } : {}),
     selective,
+    storeHealth,
   });
 
   const policyServer: PolicyServer = createPolicyServer({
-    handler: createServePolicyHandler({ service, logger, instances: new InstanceMemory(INSTANCE_MEMORY) }),
+    handler: createServePolicyHandler({ service, logger, instances: new InstanceMemory(INSTANCE_MEMORY), clock }),
     handlerAttributes: POLICY_REQUEST_ATTRIBUTES,
     logger,
     exim: config.exim,
@@ -86,7 +89,7 @@ export async function startServe(
         import('@hono/node-server'),
         import('../http/app.ts'),
       ]);
-      const app = createApp({ service, logger, ping: () => store.ping(), tokenSha256: config.tokenSha256 });
+      const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256 });
       httpServer = createServer(getRequestListener(app.fetch));
       // Keep-alive longer than typical client pools so MTAs reuse connections.
       httpServer.keepAliveTimeout = 65_000;

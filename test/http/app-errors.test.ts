@@ -2,7 +2,7 @@
 // the store cannot be reached (retry later), 500 without detail for anything else. A refused
 // request never reaches the decision service, so it stores nothing.
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StoreError, StoreUnavailableError } from '../../functions/store/store-port.ts';
 import { appUnderTest } from '../support/http-app.ts';
 
@@ -181,6 +181,34 @@ describe('POST /v1/check: failures behind the API', () => {
     expect(t.logger.lines).toEqual([
       { level: 'error', msg: 'internal error answering POST /v1/check: secret detail', fields: { code: 'internal' } },
       { level: 'error', msg: 'internal error answering POST /v1/check: the database file is malformed', fields: { code: 'store-corrupt' } },
+    ]);
+  });
+});
+
+describe('POST /v1/check: a store that fails every request', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('logs at most 10 of the failures a minute, then how many it left out', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t = appUnderTest();
+    t.service.fail(new StoreUnavailableError('the database could not be written (SQLITE_FULL)'));
+
+    // Act
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i += 1) statuses.push((await t.check(MINIMAL)).status);
+    const withinMinute = t.logger.messages('error').length;
+    vi.setSystemTime(Date.now() + 60_000);
+    await t.check(MINIMAL);
+
+    // Assess: every request still gets its 503
+    expect(statuses.every((s) => s === 503)).toBe(true);
+    expect(withinMinute).toBe(10);
+    expect(t.logger.messages('error').slice(10)).toEqual([
+      '90 more failed request(s) were not logged (at most 10 lines per 60 s)',
+      'store unavailable: the database could not be written (SQLITE_FULL)',
     ]);
   });
 });
