@@ -3,8 +3,10 @@
 //
 //   POST /v1/check   Postfix attributes as JSON → { action, verdict, reason, retry_after_seconds?, header? }
 //   GET  /healthz    liveness + whether decisions are being stored; no auth, no detail
+//
+// Another method on one of these paths gets 405 with an Allow header; other paths get 404.
 
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { parsePolicyRequest } from '../core/index.ts';
 import type { Logger } from '../../policy/logger.ts';
@@ -63,6 +65,8 @@ export function createApp(options: AppOptions): Hono {
       return c.json({ status: 'unavailable' }, 503);
     }
   });
+  // Hono answers HEAD with the GET route.
+  app.all('/healthz', methodNotAllowed(['GET', 'HEAD']));
 
   app.use('/v1/*', async (c, next) => {
     if (tokens.length > 0 || options.requireAuth) {
@@ -114,7 +118,15 @@ export function createApp(options: AppOptions): Hono {
       return c.json(decisionBody(decision));
     },
   );
+  app.all('/v1/check', methodNotAllowed(['POST']));
 
   return app;
 }
 
+/** The handler for the other methods of a known path: 405, naming the ones it takes. */
+function methodNotAllowed(allowed: readonly string[]): (c: Context) => never {
+  return (c) => {
+    c.header('Allow', allowed.join(', '));
+    throw new ApiError(405, 'method-not-allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`);
+  };
+}

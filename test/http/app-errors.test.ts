@@ -217,9 +217,8 @@ describe('other routes and methods', () => {
   it.each([
     ['GET', '/'],
     ['GET', '/v1/nope'],
-    ['GET', '/v1/check'],
-    ['PUT', '/v1/check'],
-    ['POST', '/healthz'],
+    ['POST', '/v1/checks'],
+    ['GET', '/healthz/x'],
   ])('answers %s %s with 404 JSON naming the route', async (method, path) => {
     // Prepare
     const t = appUnderTest();
@@ -231,5 +230,55 @@ describe('other routes and methods', () => {
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: { code: 'not-found', message: `no route ${method} ${path}` } });
     expect(t.service.requests).toEqual([]);
+  });
+
+  it.each([
+    ['GET', '/v1/check', 'POST', 'use POST'],
+    ['PUT', '/v1/check', 'POST', 'use POST'],
+    ['DELETE', '/v1/check', 'POST', 'use POST'],
+    ['OPTIONS', '/v1/check', 'POST', 'use POST'],
+    ['POST', '/healthz', 'GET, HEAD', 'use GET or HEAD'],
+    ['PUT', '/healthz', 'GET, HEAD', 'use GET or HEAD'],
+  ])('answers %s %s with 405, Allow: %s and JSON naming the method to use', async (method, path, allow, use) => {
+    // Prepare
+    const t = appUnderTest();
+
+    // Act
+    const res = await t.app.request(path, { method });
+
+    // Assess
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe(allow);
+    expect(await res.json()).toEqual({
+      error: { code: 'method-not-allowed', message: `${method} is not allowed on ${path}; ${use}` },
+    });
+    expect(t.service.requests).toEqual([]);
+  });
+
+  it('answers HEAD /healthz as GET, without a body, and HEAD /v1/check with 405', async () => {
+    // Prepare
+    const t = appUnderTest();
+
+    // Act
+    const health = await t.app.request('/healthz', { method: 'HEAD' });
+    const check = await t.app.request('/v1/check', { method: 'HEAD' });
+
+    // Assess
+    expect(health.status).toBe(200);
+    expect(await health.text()).toBe('');
+    expect(check.status).toBe(405);
+    expect(check.headers.get('allow')).toBe('POST');
+  });
+
+  it('asks for the token before it says which method a /v1 route takes', async () => {
+    // Prepare
+    const t = appUnderTest({ tokens: ['test-token-1f3a9c'], requireAuth: true });
+
+    // Act
+    const res = await t.app.request('/v1/check', { method: 'GET' });
+
+    // Assess
+    expect(res.status).toBe(401);
+    expect(res.headers.get('allow')).toBeNull();
   });
 });
