@@ -11,6 +11,7 @@ export type ApiErrorCode =
   | 'body-too-large'
   | 'unsupported-media-type'
   | 'not-found'
+  | 'method-not-allowed'
   | 'store-unavailable'
   | 'internal';
 

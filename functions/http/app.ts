@@ -2,13 +2,17 @@
 // Lambda wraps it with hono/aws-lambda, tests call `app.request(...)`.
 //
 //   POST /v1/check   Postfix attributes as JSON → { action, verdict, reason, retry_after_seconds?, header? }
-//   GET  /healthz    liveness + store reachability; no auth, no detail
+//   GET  /healthz    liveness + whether decisions are being stored; no auth, no detail
+//
+// Another method on one of these paths gets 405 with an Allow header; other paths get 404.
 
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { parsePolicyRequest } from '../core/index.ts';
 import type { Logger } from '../../policy/logger.ts';
 import { logDecision } from '../service/decision-log.ts';
+import { createFailureLog } from '../service/failure-log.ts';
+import type { StoreHealth } from '../service/store-health.ts';
 import { decisionBody } from './decision-body.ts';
 import type { DecisionService } from '../service/decision-service.ts';
 import { StoreError, StoreUnavailableError } from '../store/store-port.ts';
@@ -24,6 +28,8 @@ export interface AppOptions {
   logger: Logger;
   /** Resolves when the store answers; used by /healthz. */
   ping: () => Promise<void>;
+  /** Whether recent decisions could be stored (the tracker the decision service reports to). */
+  storeHealth?: Pick<StoreHealth, 'healthy'>;
   /** SHA-256 hex digests of accepted bearer tokens. Empty: no authentication (loopback serve only). */
   tokenSha256?: readonly string[];
   /** The Lambda passes true: a missing token configuration must not mean an open API. */
@@ -31,23 +37,27 @@ export interface AppOptions {
 }
 
 export function createApp(options: AppOptions): Hono {
-  const { service, logger, ping } = options;
+  const { service, logger, ping, storeHealth } = options;
   const tokens = options.tokenSha256 ?? [];
   const app = new Hono();
+  // A store that fails every decision would otherwise log every request; its state change is
+  // logged once by the health tracker.
+  const logFailure = createFailureLog(logger, 'failed request(s)');
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.toBody(), err.status);
     if (err instanceof StoreUnavailableError) {
-      logger.error(`store unavailable: ${err.message}`, { code: err.code });
+      logFailure(`store unavailable: ${err.message}`, { code: err.code });
       return c.json(new ApiError(503, 'store-unavailable', 'the greylist store is unavailable; retry later').toBody(), 503);
     }
     const code = err instanceof StoreError ? err.code : 'internal';
-    logger.error(`internal error answering ${c.req.method} ${c.req.path}: ${err.message}`, { code });
+    logFailure(`internal error answering ${c.req.method} ${c.req.path}: ${err.message}`, { code });
     return c.json(new ApiError(500, 'internal', 'internal error').toBody(), 500);
   });
   app.notFound((c) => c.json(new ApiError(404, 'not-found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404));
 
   app.get('/healthz', async (c) => {
+    if (storeHealth?.healthy() === false) return c.json({ status: 'unavailable' }, 503);
     try {
       await ping();
       return c.json({ status: 'ok' });
@@ -55,6 +65,8 @@ export function createApp(options: AppOptions): Hono {
       return c.json({ status: 'unavailable' }, 503);
     }
   });
+  // Hono answers HEAD with the GET route.
+  app.all('/healthz', methodNotAllowed(['GET', 'HEAD']));
 
   app.use('/v1/*', async (c, next) => {
     if (tokens.length > 0 || options.requireAuth) {
@@ -106,6 +118,15 @@ export function createApp(options: AppOptions): Hono {
       return c.json(decisionBody(decision));
     },
   );
+  app.all('/v1/check', methodNotAllowed(['POST']));
 
   return app;
+}
+
+/** The handler for the other methods of a known path: 405, naming the ones it takes. */
+function methodNotAllowed(allowed: readonly string[]): (c: Context) => never {
+  return (c) => {
+    c.header('Allow', allowed.join(', '));
+    throw new ApiError(405, 'method-not-allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`);
+  };
 }

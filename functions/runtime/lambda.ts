@@ -22,6 +22,7 @@ import { buildWhitelists, type Whitelists } from '../core/index.ts';
 import { PACKAGED_WHITELIST_DIR } from '../packaged-files.ts';
 import type { Logger } from '../../policy/logger.ts';
 import { createDecisionService, type DecisionService } from '../service/decision-service.ts';
+import { createStoreHealth } from '../service/store-health.ts';
 import { ApiError } from '../http/api-error.ts';
 import { createApp } from '../http/app.ts';
 import { createDynamoDbStore, dynamoDbPolicyHints } from '../store/dynamodb-store.ts';
@@ -170,6 +171,8 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   const { whitelists, source } = await loadLambdaWhitelists(config, logger);
   const clock = deps.clock ?? Date.now;
   const metrics = createMetrics({ namespace: config.metricsNamespace, write: deps.writeMetrics ?? writeToStdout, clock });
+  // Per container: what this container's decisions found (another container's may differ).
+  const storeHealth = createStoreHealth({ logger, clock });
   const service = measured(
     afterWarmUp(
       createDecisionService({
@@ -179,12 +182,13 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
         clock,
         ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
         selective: selectiveCheckFor(config, clock),
+        storeHealth,
       }),
       warmUp,
     ),
     metrics,
   );
-  const app = createApp({ service, logger, ping: () => store.ping(), tokenSha256: config.tokenSha256, requireAuth: true });
+  const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, requireAuth: true });
   logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})`, {
     event: 'start',
     table: config.table,

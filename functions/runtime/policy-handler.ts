@@ -1,6 +1,9 @@
 // Connects the policy-protocol listener to the decision service inside `greygate serve`: parses
 // the attributes, asks the service, applies the per-message X-Greylist de-duplication, logs the
 // Postgrey line and returns the action. Bad input is answered DUNNO and never reaches the store.
+// A decision that fails (the store cannot be read or written) is answered DUNNO too: an internal
+// fault must never block mail. Its error line is rate-limited, since a full disk fails them all;
+// the store's state change is logged once, by the health tracker (service/store-health.ts).
 
 import type { InstanceMemory } from '../../policy/instance-memory.ts';
 import type { PolicyHandler } from '../../policy/policy-server.ts';
@@ -9,6 +12,8 @@ import type { Decision } from '../core/types.ts';
 import type { Logger } from '../../policy/logger.ts';
 import { logDecision } from '../service/decision-log.ts';
 import type { DecisionService } from '../service/decision-service.ts';
+import { createFailureLog } from '../service/failure-log.ts';
+import { StoreError } from '../store/store-port.ts';
 
 /**
  * One X-Greylist header per message: a message to several recipients passes several triplets,
@@ -25,8 +30,11 @@ export function createServePolicyHandler(deps: {
   service: DecisionService;
   logger: Logger;
   instances: InstanceMemory;
+  /** Milliseconds; the failure lines' rate limit runs on it. Default Date.now. */
+  clock?: () => number;
 }): PolicyHandler {
   const { service, logger, instances } = deps;
+  const logFailure = createFailureLog(logger, 'failed decision(s)', deps.clock);
   return async (attrs) => {
     const parsed = parsePolicyRequest(attrs);
     if (!parsed.ok) {
@@ -34,7 +42,15 @@ export function createServePolicyHandler(deps: {
       else logger.warn(`${parsed.message}; answering DUNNO`, { field: parsed.field });
       return 'DUNNO';
     }
-    const decision = dedupeHeader(await service.check(parsed.request), parsed.request.instance, instances);
+    let checked: Decision;
+    try {
+      checked = await service.check(parsed.request);
+    } catch (err) {
+      const code = err instanceof StoreError ? err.code : 'internal';
+      logFailure(`decision failed, answering DUNNO: ${err instanceof Error ? err.message : String(err)}`, { code });
+      return 'DUNNO';
+    }
+    const decision = dedupeHeader(checked, parsed.request.instance, instances);
     logDecision(logger, parsed.request, decision);
     return decision.action;
   };

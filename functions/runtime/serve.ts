@@ -19,6 +19,7 @@ import { POLICY_REQUEST_ATTRIBUTES, type Whitelists } from '../core/index.ts';
 import type { ServeConfig } from '../config/serve-config.ts';
 import type { Logger } from '../../policy/logger.ts';
 import { createDecisionService } from '../service/decision-service.ts';
+import { createStoreHealth } from '../service/store-health.ts';
 import { startPurger } from '../store/purge-scheduler.ts';
 import type { GreylistStore } from '../store/store-port.ts';
 import { createServePolicyHandler } from './policy-handler.ts';
@@ -71,6 +72,7 @@ export async function startServe(
 
   const store = await openConfiguredStore(config, env, (message) => logger.warn(message));
 
+  const storeHealth = createStoreHealth({ logger, clock });
   const service = createDecisionService({
     store,
     config: config.policy,
@@ -78,13 +80,14 @@ export async function startServe(
     clock,
     ...(hashKey ? { hashKey } : {}),
     selective,
+    storeHealth,
   });
 
   const caps = planDescriptors({ policy: config.maxConnections, http: config.http ? HTTP_MAX_CONNECTIONS : 0 }, openFileLimit());
   if (caps.warning) logger.warn(caps.warning);
 
   const policyServer: PolicyServer = createPolicyServer({
-    handler: createServePolicyHandler({ service, logger, instances: new InstanceMemory(INSTANCE_MEMORY) }),
+    handler: createServePolicyHandler({ service, logger, instances: new InstanceMemory(INSTANCE_MEMORY), clock }),
     handlerAttributes: POLICY_REQUEST_ATTRIBUTES,
     logger,
     exim: config.exim,
@@ -104,7 +107,7 @@ export async function startServe(
         import('@hono/node-server'),
         import('../http/app.ts'),
       ]);
-      const app = createApp({ service, logger, ping: () => store.ping(), tokenSha256: config.tokenSha256 });
+      const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256 });
       httpServer = createServer(
         { headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: HTTP_TIMEOUT_CHECK_MS },
         getRequestListener(app.fetch),

@@ -9,6 +9,7 @@ import type { PolicyConfig } from '../core/policy-config.ts';
 import type { Decision, PolicyRequest } from '../core/types.ts';
 import type { SelectiveCheck } from '../selective/selective-check.ts';
 import type { GreylistStore } from '../store/store-port.ts';
+import type { StoreHealth } from './store-health.ts';
 
 export interface DecisionServiceDeps {
   store: GreylistStore;
@@ -21,6 +22,8 @@ export interface DecisionServiceDeps {
   hashKey?: (clear: string) => string;
   /** Selective greylisting (functions/selective/); absent or null = Postgrey's behaviour. */
   selective?: SelectiveCheck | null;
+  /** Told whether each decision that needed the store could be stored (/healthz reads it). */
+  storeHealth?: StoreHealth;
 }
 
 export interface DecisionService {
@@ -30,6 +33,7 @@ export interface DecisionService {
 export function createDecisionService(deps: DecisionServiceDeps): DecisionService {
   const { store, config, whitelists, clock, hashKey } = deps;
   const selective = deps.selective ?? null;
+  const health = deps.storeHealth;
 
   return {
     async check(request) {
@@ -50,7 +54,14 @@ export function createDecisionService(deps: DecisionServiceDeps): DecisionServic
       // Postgrey's test hook: `policy_test_time` replaces "now" for the decision, not for %d.
       const now = request.policyTestTime ?? realNow;
       const keys = decisionKeys(request, config, hashKey);
-      const decision = await store.runDecision(keys, now, (state) => decide(request, state, { config, now, realNow }));
+      let decision: Decision;
+      try {
+        decision = await store.runDecision(keys, now, (state) => decide(request, state, { config, now, realNow }));
+      } catch (err) {
+        health?.failed(err);
+        throw err;
+      }
+      health?.succeeded();
       return signals === undefined ? decision : { ...decision, signals };
     },
   };

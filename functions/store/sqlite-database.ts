@@ -13,7 +13,11 @@ import { StoreMisconfiguredError } from './store-port.ts';
 export type SqliteSynchronous = 'NORMAL' | 'FULL';
 
 export interface SqliteDatabaseOptions {
-  /** How long a write waits for another process's lock before SQLITE_BUSY. */
+  /**
+   * How long opening the file (the schema check and migration) waits for another process's lock
+   * before SQLITE_BUSY. Nothing is served yet then, so SQLite's own blocking wait is fine; the
+   * connection is left without one afterwards (see openSqliteDatabase).
+   */
   busyTimeoutMs: number;
   synchronous: SqliteSynchronous;
 }
@@ -68,8 +72,10 @@ export function createPrivateFile(file: string): void {
 }
 
 /**
- * Opens `file` as greygate's database, migrated to the current schema, in WAL mode. Throws the
- * port's errors; nothing is left open when it throws.
+ * Opens `file` as greygate's database, migrated to the current schema, in WAL mode, with no busy
+ * timeout: a statement that finds another connection's lock fails at once with SQLITE_BUSY, and
+ * the store waits from a timer instead of inside the call (sqlite-lock-wait.ts). Throws the port's
+ * errors; nothing is left open when it throws.
  */
 export function openSqliteDatabase(file: string, { busyTimeoutMs, synchronous }: SqliteDatabaseOptions): BetterSqlite3.Database {
   let db: BetterSqlite3.Database | undefined;
@@ -85,6 +91,7 @@ export function openSqliteDatabase(file: string, { busyTimeoutMs, synchronous }:
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     migrateSchema(db, file);
+    db.pragma('busy_timeout = 0');
     return db;
   } catch (error) {
     db?.close();

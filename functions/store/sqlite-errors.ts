@@ -20,7 +20,7 @@ export function translateSqliteError(error: unknown, file: string): StoreError {
   const detail = `${code}: ${error.message}`;
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new StoreUnavailableError(
-      `the database ${file} stayed locked by another connection for longer than the busy timeout (${detail}); ` +
+      `the database ${file} is locked by another connection (${detail}); ` +
         'look for another process holding a long transaction on it',
       options,
     );
@@ -53,6 +53,27 @@ export function translateSqliteError(error: unknown, file: string): StoreError {
     );
   }
   return new StoreError(`the SQLite store ${file} failed (${detail})`, options);
+}
+
+/**
+ * True when `error` (or the error it was translated from) is SQLite's SQLITE_BUSY: another
+ * connection holds the lock, and trying again later may succeed.
+ */
+export function isLockBusy(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth += 1) {
+    if (e instanceof Database.SqliteError) return e.code.startsWith('SQLITE_BUSY');
+  }
+  return false;
+}
+
+/** What a request that waited `waitedMs` for another connection's lock is rejected with. */
+export function lockedTooLong(error: unknown, file: string, waitedMs: number): StoreUnavailableError {
+  const code = error instanceof Error && error.cause instanceof Database.SqliteError ? error.cause.code : 'SQLITE_BUSY';
+  return new StoreUnavailableError(
+    `the database ${file} stayed locked by another connection for ${(waitedMs / 1000).toFixed(1)} s (${code}); ` +
+      'look for another process holding a long transaction on it',
+    { cause: error },
+  );
 }
 
 /** What went wrong with the database directory or file, in an admin's words (for messages). */

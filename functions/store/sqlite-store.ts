@@ -18,11 +18,12 @@
 //
 // Sharing: several processes may open the same dbdir (e.g. `greygate serve` and an admin command).
 // SQLite's own locking keeps them consistent, decisions take the write lock up front (BEGIN
-// IMMEDIATE) so they never fail mid-transaction, and a writer that waits longer than
-// busyTimeoutMs gets StoreUnavailableError. WAL needs shared memory between those processes, so
-// dbdir must be on a local file system, not NFS/SMB. Each process checkpoints the WAL from its own
-// worker thread; when two try at once, one finds SQLite's checkpoint lock taken and leaves the
-// copying to the other.
+// IMMEDIATE) so they never fail mid-transaction. A lock another process holds is waited for from a
+// timer, never inside a call (sqlite-lock-wait.ts): answers that need no store go out meanwhile,
+// and a request that waits longer than busyTimeoutMs gets StoreUnavailableError. WAL needs shared
+// memory between those processes, so dbdir must be on a local file system, not NFS/SMB. Each
+// process checkpoints the WAL from its own worker thread; when two try at once, one finds SQLite's
+// checkpoint lock taken and leaves the copying to the other.
 
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -38,8 +39,9 @@ import { checkPurgeLimit, checkTime, checkWrites } from './write-checks.ts';
 import { StoreError } from './store-port.ts';
 import { startCheckpointer, type Checkpointer } from './sqlite-checkpointer.ts';
 import { createPrivateFile, openSqliteDatabase, prepareDbdir } from './sqlite-database.ts';
-import { translateSqliteError } from './sqlite-errors.ts';
+import { isLockBusy, lockedTooLong, translateSqliteError } from './sqlite-errors.ts';
 import { GroupCommit } from './sqlite-group-commit.ts';
+import { retryWhileLocked } from './sqlite-lock-wait.ts';
 import { SqliteSweep } from './sqlite-sweep.ts';
 
 export interface SqliteStoreOptions {
@@ -48,8 +50,9 @@ export interface SqliteStoreOptions {
   /** Defaults to `greygate.sqlite`. */
   fileName?: string;
   /**
-   * How long a write waits for another process's lock before StoreUnavailableError. The wait
-   * blocks the event loop, so it is short: our own transactions hold the lock for milliseconds.
+   * How long a request waits for another process's lock before StoreUnavailableError. The wait
+   * does not block the event loop; it is bounded so that Postfix (which waits `timeout=10s` in the
+   * recommended setup) gets the fail-open answer in time.
    */
   busyTimeoutMs?: number;
   /** See the header comment: `normal` survives process crashes, `full` power loss too. */
@@ -71,7 +74,7 @@ export interface SqliteStore extends GreylistStore {
 }
 
 export const DEFAULT_SQLITE_FILE_NAME = 'greygate.sqlite';
-export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 export function openSqliteStore({
   dbdir,
@@ -92,7 +95,7 @@ export function openSqliteStore({
     if (checkpointWorker) {
       checkpointer = startCheckpointer(db, { file, synchronous: sync, writesPerCheckpoint: checkpointEveryRows, onFallback: onWarning });
     }
-    return new SqliteGreylistStore(db, file, checkpointer);
+    return new SqliteGreylistStore(db, file, checkpointer, busyTimeoutMs);
   } catch (error) {
     // Stops the worker (asynchronously) and hands checkpoints back to the connection closed next.
     void checkpointer?.close();
@@ -150,8 +153,9 @@ class DecideFailed extends Error {
 }
 
 /**
- * The store on a database as openSqliteDatabase leaves it. It owns `db` and `checkpointer` from
- * then on and closes both in close(); a null checkpointer leaves checkpoints to SQLite.
+ * The store on a database as openSqliteDatabase leaves it (without a busy timeout: this class
+ * waits for locks itself). It owns `db` and `checkpointer` from then on and closes both in
+ * close(); a null checkpointer leaves checkpoints to SQLite.
  */
 export class SqliteGreylistStore implements SqliteStore {
   readonly file: string;
@@ -160,21 +164,26 @@ export class SqliteGreylistStore implements SqliteStore {
   readonly #checkpointer: Checkpointer | null;
   readonly #commits: GroupCommit;
   readonly #sweep: SqliteSweep;
+  readonly #lockWaitMs: number;
 
-  constructor(db: BetterSqlite3.Database, file: string, checkpointer: Checkpointer | null) {
+  constructor(db: BetterSqlite3.Database, file: string, checkpointer: Checkpointer | null, lockWaitMs = DEFAULT_BUSY_TIMEOUT_MS) {
     this.file = file;
     this.#db = db;
     this.#s = prepareStatements(db);
     this.#checkpointer = checkpointer;
+    this.#lockWaitMs = lockWaitMs;
     this.#commits = new GroupCommit({
       writeTransaction: (body) => this.#run(() => this.#transaction(this.#s.beginWrite, body)),
       inTransaction: () => this.#db?.inTransaction ?? false,
       jobError: (error) => (error instanceof DecideFailed ? error.error : translateSqliteError(error, this.file)),
       committed: (rows) => this.#checkpointer?.wrote(rows),
+      isLockBusy,
+      lockWaitMs,
+      lockedTooLong: (error, waitedMs) => lockedTooLong(error, this.file, waitedMs),
     });
     this.#sweep = new SqliteSweep(db, {
-      read: (body) => this.#run(() => this.#transaction(this.#s.beginRead, body)),
-      write: (body) => this.#run(() => this.#transaction(this.#s.beginWrite, body)),
+      read: (body) => this.#whileLocked(() => this.#run(() => this.#transaction(this.#s.beginRead, body))),
+      write: (body) => this.#whileLocked(() => this.#run(() => this.#transaction(this.#s.beginWrite, body))),
       isOpen: () => this.#db !== null,
       deleted: (rows) => this.#checkpointer?.wrote(rows),
     });
@@ -240,10 +249,8 @@ export class SqliteGreylistStore implements SqliteStore {
   }
 
   async peek(keys: DecisionKeys, now: number): Promise<DecisionState> {
-    return this.#run(() => {
-      checkTime(now);
-      return this.#transaction(this.#s.beginRead, () => this.#read(keys, now));
-    });
+    this.#run(() => checkTime(now));
+    return this.#whileLocked(() => this.#run(() => this.#transaction(this.#s.beginRead, () => this.#read(keys, now))));
   }
 
   /** See SqliteSweep.purge: resumes the sweep where the last call stopped. */
@@ -261,13 +268,14 @@ export class SqliteGreylistStore implements SqliteStore {
   }
 
   async ping(): Promise<void> {
-    this.#run(() => this.#s.ping.get());
+    await this.#whileLocked(() => this.#run(() => this.#s.ping.get()));
   }
 
   async close(): Promise<void> {
     const db = this.#db;
     if (db === null) return;
-    this.#commits.drain();
+    await this.#commits.drain();
+    if (this.#db !== db) return; // closed by a concurrent call meanwhile
     this.#db = null;
     await this.#checkpointer?.close();
     try {
@@ -282,6 +290,18 @@ export class SqliteGreylistStore implements SqliteStore {
       triplet: this.#s.getTriplet.get(keys.triplet, now) ?? null,
       client: keys.client === null ? null : (this.#s.getClient.get(keys.client, now) ?? null),
     };
+  }
+
+  /**
+   * Runs `attempt` until it no longer finds another connection's lock, waiting in between (reads
+   * meet one only in rare moments of WAL bookkeeping, writes whenever another process writes).
+   */
+  #whileLocked<R>(attempt: () => R): Promise<R> {
+    return retryWhileLocked(attempt, {
+      boundMs: this.#lockWaitMs,
+      isBusy: isLockBusy,
+      tooLong: (error, waitedMs) => lockedTooLong(error, this.file, waitedMs),
+    });
   }
 
   /** Runs `work` on the open database and turns what it throws into the port's errors. */

@@ -9,12 +9,15 @@ import type BetterSqlite3 from 'better-sqlite3';
 /** Rows one step of a purge or a count reads: about a millisecond, so answers barely wait on it. */
 export const SWEEP_STEP_ROWS = 2000;
 
-/** How the sweep reaches the store's connection; each call is one step's transaction. */
+/**
+ * How the sweep reaches the store's connection; each call is one step's transaction, run once the
+ * lock it needs is free (the wait does not block the event loop).
+ */
 export interface SweepTransactions {
-  /** Runs `body` in a read transaction; throws the port's errors, also when the store is closed. */
-  read<R>(body: () => R): R;
+  /** Runs `body` in a read transaction; rejects with the port's errors, also when the store is closed. */
+  read<R>(body: () => R): Promise<R>;
   /** The same in a write transaction. */
-  write<R>(body: () => R): R;
+  write<R>(body: () => R): Promise<R>;
   /** False once the store is closed: a purge under way stops between two steps. */
   isOpen(): boolean;
   /** Rows a purge step deleted, once committed (the checkpointer's pacing). */
@@ -103,7 +106,7 @@ export class SqliteSweep {
     let deleted = 0;
     while (deleted < limit && this.#tx.isOpen() && !signal?.aborted) {
       const cursor = this.#purgeCursor?.now === now ? this.#purgeCursor : sweepStart(now);
-      const step = this.#tx.write(() => this.#purgeStep(cursor, limit - deleted));
+      const step = await this.#tx.write(() => this.#purgeStep(cursor, limit - deleted));
       deleted += step.deleted;
       this.#tx.deleted(step.deleted);
       this.#purgeCursor = step.next;
@@ -141,7 +144,7 @@ export class SqliteSweep {
       while (after !== null) {
         signal?.throwIfAborted();
         const from: string = after;
-        const step = this.#tx.read(() => {
+        const step = await this.#tx.read(() => {
           const range = nextStep(t, from);
           if (range === null) return { live: 0, next: null };
           return { live: t.countLive.get(from, range.end, now) ?? 0, next: range.final ? null : range.end };

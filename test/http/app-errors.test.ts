@@ -2,7 +2,7 @@
 // the store cannot be reached (retry later), 500 without detail for anything else. A refused
 // request never reaches the decision service, so it stores nothing.
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StoreError, StoreUnavailableError } from '../../functions/store/store-port.ts';
 import { appUnderTest } from '../support/http-app.ts';
 
@@ -185,13 +185,40 @@ describe('POST /v1/check: failures behind the API', () => {
   });
 });
 
+describe('POST /v1/check: a store that fails every request', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('logs at most 10 of the failures a minute, then how many it left out', async () => {
+    // Prepare
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t = appUnderTest();
+    t.service.fail(new StoreUnavailableError('the database could not be written (SQLITE_FULL)'));
+
+    // Act
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i += 1) statuses.push((await t.check(MINIMAL)).status);
+    const withinMinute = t.logger.messages('error').length;
+    vi.setSystemTime(Date.now() + 60_000);
+    await t.check(MINIMAL);
+
+    // Assess: every request still gets its 503
+    expect(statuses.every((s) => s === 503)).toBe(true);
+    expect(withinMinute).toBe(10);
+    expect(t.logger.messages('error').slice(10)).toEqual([
+      '90 more failed request(s) were not logged (at most 10 lines per 60 s)',
+      'store unavailable: the database could not be written (SQLITE_FULL)',
+    ]);
+  });
+});
+
 describe('other routes and methods', () => {
   it.each([
     ['GET', '/'],
     ['GET', '/v1/nope'],
-    ['GET', '/v1/check'],
-    ['PUT', '/v1/check'],
-    ['POST', '/healthz'],
+    ['POST', '/v1/checks'],
+    ['GET', '/healthz/x'],
   ])('answers %s %s with 404 JSON naming the route', async (method, path) => {
     // Prepare
     const t = appUnderTest();
@@ -203,5 +230,55 @@ describe('other routes and methods', () => {
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: { code: 'not-found', message: `no route ${method} ${path}` } });
     expect(t.service.requests).toEqual([]);
+  });
+
+  it.each([
+    ['GET', '/v1/check', 'POST', 'use POST'],
+    ['PUT', '/v1/check', 'POST', 'use POST'],
+    ['DELETE', '/v1/check', 'POST', 'use POST'],
+    ['OPTIONS', '/v1/check', 'POST', 'use POST'],
+    ['POST', '/healthz', 'GET, HEAD', 'use GET or HEAD'],
+    ['PUT', '/healthz', 'GET, HEAD', 'use GET or HEAD'],
+  ])('answers %s %s with 405, Allow: %s and JSON naming the method to use', async (method, path, allow, use) => {
+    // Prepare
+    const t = appUnderTest();
+
+    // Act
+    const res = await t.app.request(path, { method });
+
+    // Assess
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe(allow);
+    expect(await res.json()).toEqual({
+      error: { code: 'method-not-allowed', message: `${method} is not allowed on ${path}; ${use}` },
+    });
+    expect(t.service.requests).toEqual([]);
+  });
+
+  it('answers HEAD /healthz as GET, without a body, and HEAD /v1/check with 405', async () => {
+    // Prepare
+    const t = appUnderTest();
+
+    // Act
+    const health = await t.app.request('/healthz', { method: 'HEAD' });
+    const check = await t.app.request('/v1/check', { method: 'HEAD' });
+
+    // Assess
+    expect(health.status).toBe(200);
+    expect(await health.text()).toBe('');
+    expect(check.status).toBe(405);
+    expect(check.headers.get('allow')).toBe('POST');
+  });
+
+  it('asks for the token before it says which method a /v1 route takes', async () => {
+    // Prepare
+    const t = appUnderTest({ tokens: ['test-token-1f3a9c'], requireAuth: true });
+
+    // Act
+    const res = await t.app.request('/v1/check', { method: 'GET' });
+
+    // Assess
+    expect(res.status).toBe(401);
+    expect(res.headers.get('allow')).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
-// GET /healthz as a load balancer or monitor polls it: 200 while the store answers its ping, 503
-// when it does not, and never a detail about the deployment or the failure.
+// GET /healthz as a load balancer or monitor polls it: 200 while the store answers its ping and
+// decisions are being stored, 503 when either is not so, and never a detail about the deployment or
+// the failure.
 
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../functions/store/store-port.ts';
@@ -32,6 +33,23 @@ describe('GET /healthz', () => {
     expect(down.status).toBe(503);
     expect(await down.text()).toBe('{"status":"unavailable"}');
     expect(back.status).toBe(200);
+  });
+
+  it('answers 503 while decisions cannot be stored, though the store answers its ping, and 200 once they can', async () => {
+    // Prepare: the tracker the decision service reports to
+    let stored = false;
+    const t = appUnderTest({ storeHealth: { healthy: () => stored } });
+
+    // Act
+    const down = await t.app.request('/healthz');
+    stored = true;
+    const back = await t.app.request('/healthz');
+
+    // Assess
+    expect(down.status).toBe(503);
+    expect(await down.text()).toBe('{"status":"unavailable"}');
+    expect(back.status).toBe(200);
+    expect(await back.json()).toEqual({ status: 'ok' });
   });
 
   it('is open even where /v1/* requires a token', async () => {

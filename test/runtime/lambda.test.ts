@@ -13,7 +13,7 @@ import { sha256Hex } from '../../functions/http/bearer-auth.ts';
 import type { LambdaConfig } from '../../functions/config/lambda-config.ts';
 import { createLambdaHandler, openLambdaStore, type LambdaDeps } from '../../functions/runtime/lambda.ts';
 import { createDynamoDbClient, createTable } from '../../functions/store/dynamodb-table.ts';
-import type { GreylistStore } from '../../functions/store/store-port.ts';
+import { StoreUnavailableError, type GreylistStore } from '../../functions/store/store-port.ts';
 import { startDynalite, TEST_CREDENTIALS, TEST_REGION, type RunningDynalite } from '../support/dynalite.ts';
 import { functionUrlEvent } from '../support/function-url-event.ts';
 
@@ -266,6 +266,47 @@ describe('Lambda handler: metrics', () => {
     expect(json(result)).toEqual({ error: { code: 'store-unavailable', message: 'the greylist store is unavailable; retry later' } });
     expect(lines.map((l) => JSON.parse(l) as EmfLine)).toEqual([
       expect.objectContaining({ Code: 'store-unavailable', StoreErrors: 1 }),
+    ]);
+  });
+});
+
+describe('Lambda handler: store health', () => {
+  it('answers /healthz 503 while its decisions cannot be stored though the table answers reads, and 200 once they are', async () => {
+    // Prepare: the table reads, but refuses writes while `refusing` (as when throttled on writes)
+    let refusing = true;
+    const logs = logCapture();
+    const handler = lambda(lambdaEnv(), {
+      logStream: logs.stream,
+      openStore: (config) => {
+        const store = dynaliteStore(config);
+        return {
+          runDecision: (keys, now, decide) =>
+            refusing ? Promise.reject(new StoreUnavailableError('write capacity exceeded')) : store.runDecision(keys, now, decide),
+          peek: (keys, now) => store.peek(keys, now),
+          purgeExpired: (now, limit, signal) => store.purgeExpired(now, limit, signal),
+          countRecords: (now, signal) => store.countRecords(now, signal),
+          ping: () => store.ping(),
+          close: () => store.close(),
+        };
+      },
+    });
+
+    // Act
+    const refused: number[] = [];
+    for (let i = 0; i < 20; i += 1) refused.push((await handler(checkEvent(triplet(80 + i)))).statusCode);
+    const down = await handler(functionUrlEvent({ method: 'GET', path: '/healthz' }));
+    refusing = false;
+    for (let i = 0; i < 5; i += 1) await handler(checkEvent(triplet(100 + i)));
+    const up = await handler(functionUrlEvent({ method: 'GET', path: '/healthz' }));
+
+    // Assess
+    expect(refused).toEqual(Array(20).fill(503));
+    expect(down.statusCode).toBe(503);
+    expect(json(down)).toEqual({ status: 'unavailable' });
+    expect(up.statusCode).toBe(200);
+    expect(logs.lines().filter((l) => l.event === 'store-health')).toEqual([
+      expect.objectContaining({ level: 'error', healthy: false, code: 'store-unavailable' }),
+      expect.objectContaining({ level: 'info', healthy: true, failed: 20 }),
     ]);
   });
 });

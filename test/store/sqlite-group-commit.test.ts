@@ -1,6 +1,7 @@
 // Group commit in the SQLite store: decisions queued together share one transaction, yet each
 // succeeds or fails on its own, sees what the ones before it wrote, and is answered only once
-// committed.
+// committed. A write lock held by another connection is waited for without blocking the event
+// loop, each decision within its own bound.
 
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -8,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Checkpointer } from '../../functions/store/sqlite-checkpointer.ts';
 import { openSqliteDatabase } from '../../functions/store/sqlite-database.ts';
 import { openSqliteStore, SqliteGreylistStore } from '../../functions/store/sqlite-store.ts';
+import { StoreUnavailableError } from '../../functions/store/store-port.ts';
 import { makeTempDir } from '../support/temp-dir.ts';
 
 const FILE_NAME = 'greygate.sqlite';
@@ -133,5 +135,79 @@ describe('sqlite group commit', () => {
     expect(purged).toBe(3);
     expect(told.slice(1).reduce((sum, rows) => sum + rows, 0)).toBe(3);
     expect(closed).toBe(true);
+  });
+
+  it('waits for a write lock another connection holds without blocking the event loop, and commits once it is released', async () => {
+    // Prepare
+    const dir = await makeTempDir();
+    const store = openSqliteStore({ dbdir: dir.path, busyTimeoutMs: 5000 });
+    const other = new Database(join(dir.path, FILE_NAME));
+    other.exec('BEGIN IMMEDIATE');
+    const now = 1_800_000_000;
+
+    // Act: a decision queued while the lock is held; timers keep firing meanwhile
+    const started = performance.now();
+    const decision = store.runDecision({ triplet: 'waited', client: null }, now, () => ({
+      writes: { triplet: { firstSeen: now, lastSeen: now, expiresAt: now + 60 } },
+    }));
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 10);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    clearInterval(ticker);
+    const lockedFor = performance.now() - started;
+    let settled = false;
+    void decision.finally(() => (settled = true)).catch(() => {});
+    await Promise.resolve();
+    const settledWhileLocked = settled;
+    other.exec('COMMIT');
+    other.close();
+    await decision;
+    const state = await store.peek({ triplet: 'waited', client: null }, now);
+    await store.close();
+    await dir.cleanup();
+
+    // Assess: SQLite's own busy wait would have held this thread until its timeout
+    expect(lockedFor).toBeLessThan(1500);
+    expect(ticks).toBeGreaterThanOrEqual(5);
+    expect(settledWhileLocked).toBe(false);
+    expect(state.triplet).not.toBeNull();
+  });
+
+  it('answers a decision that waited its bound for the lock with StoreUnavailableError, alone; later ones keep waiting', async () => {
+    // Prepare: a 1 s bound
+    const dir = await makeTempDir();
+    const store = openSqliteStore({ dbdir: dir.path, busyTimeoutMs: 1000 });
+    const other = new Database(join(dir.path, FILE_NAME));
+    other.exec('BEGIN IMMEDIATE');
+    const now = 1_800_000_000;
+    const write = (key: string) =>
+      store.runDecision({ triplet: key, client: null }, now, () => ({
+        writes: { triplet: { firstSeen: now, lastSeen: now, expiresAt: now + 60 } },
+      }));
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    // Act: one decision at once, one 800 ms later; the lock is released 1,400 ms in
+    const started = performance.now();
+    const early = write('early').then(
+      () => ({ ok: true as const, ms: performance.now() - started }),
+      (error: unknown) => ({ ok: false as const, ms: performance.now() - started, error }),
+    );
+    await sleep(800);
+    const late = write('late');
+    await sleep(600);
+    other.exec('COMMIT');
+    other.close();
+    const [earlyDone] = await Promise.all([early, late]);
+    const counts = await store.countRecords(now);
+    await store.close();
+    await dir.cleanup();
+
+    // Assess
+    expect(earlyDone.ok).toBe(false);
+    expect(earlyDone.ms).toBeGreaterThanOrEqual(1000);
+    const error = (earlyDone as { error: unknown }).error;
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(String(error)).toMatch(/stayed locked by another connection for 1\.\d s \(SQLITE_BUSY\)/);
+    expect(counts).toEqual({ triplets: 1, clients: 0 });
   });
 });

@@ -6,6 +6,7 @@
 import type { Hono } from 'hono';
 import { createApp } from '../../functions/http/app.ts';
 import { sha256Hex } from '../../functions/http/bearer-auth.ts';
+import type { StoreHealth } from '../../functions/service/store-health.ts';
 import { fakeDecisionService, type FakeDecisionService } from './fake-decision-service.ts';
 import { RecordingLogger } from './serve-harness.ts';
 
@@ -23,6 +24,8 @@ export interface AppUnderTestOptions {
   /** Tokens in clear; the app is given their SHA-256 digests, as both runtimes configure it. */
   tokens?: readonly string[];
   requireAuth?: boolean;
+  /** The store health tracker /healthz reads, as serve and the Lambda pass it. */
+  storeHealth?: Pick<StoreHealth, 'healthy'>;
 }
 
 export function appUnderTest(options: AppUnderTestOptions = {}): AppUnderTest {
@@ -37,6 +40,7 @@ export function appUnderTest(options: AppUnderTestOptions = {}): AppUnderTest {
     },
     tokenSha256: (options.tokens ?? []).map(sha256Hex),
     ...(options.requireAuth === undefined ? {} : { requireAuth: options.requireAuth }),
+    ...(options.storeHealth === undefined ? {} : { storeHealth: options.storeHealth }),
   });
   return {
     app,
