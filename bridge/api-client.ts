@@ -22,11 +22,12 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { urlToHttpOptions } from 'node:url';
+import { isHeaderAction, unrelayableReason } from './relayed-action.ts';
 
-export type FailureKind = 'timeout' | 'connection' | 'server-error' | 'invalid-answer';
+export type FailureKind = 'timeout' | 'connection' | 'server-error' | 'invalid-answer' | 'forbidden-action';
 
 export type CheckOutcome =
-  /** 2xx with a usable action. `header` is true when the answer adds an X-Greylist header. */
+  /** 2xx with an action greygate produces. `header` is true when the answer adds an X-Greylist header. */
   | { kind: 'answer'; action: string; header: boolean }
   /** 4xx: the API refused this request (bad input, bad token). */
   | { kind: 'refused'; status: number; code: string; message: string; field?: string }
@@ -227,8 +228,11 @@ export function interpret(status: number, text: string): CheckOutcome {
   if (typeof action !== 'string' || action.trim() === '' || action.length > MAX_ACTION_CHARS) {
     return { kind: 'failed', failure: 'invalid-answer', detail: `HTTP ${status} without a usable "action": ${preview(text)}` };
   }
-  const header = isRecord(body) && (typeof body.header === 'string' || /^PREPEND\s/i.test(action));
-  return { kind: 'answer', action, header };
+  const forbidden = unrelayableReason(action);
+  if (forbidden !== undefined) {
+    return { kind: 'failed', failure: 'forbidden-action', detail: `HTTP ${status} with the action ${preview(action)}, not passed on: ${forbidden}` };
+  }
+  return { kind: 'answer', action, header: isHeaderAction(action) };
 }
 
 function errorBody(text: string): { code: string; message: string; field?: string } | undefined {

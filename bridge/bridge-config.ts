@@ -33,7 +33,7 @@ export interface BridgeConfig {
   deferAction: string;
   exim: boolean;
   maxConnections: number;
-  /** PEM text of `--ca-file`, added to Node's default trust for the API's TLS. */
+  /** PEM text of `--ca-file`, added to Node's bundled roots (not the system's store) for the API's TLS. */
   caPem: string | null;
   caFile: string | null;
   logFormat: LogFormat;

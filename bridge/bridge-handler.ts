@@ -1,12 +1,15 @@
 // The bridge's policy handler: one Postfix request → one API check → the Postfix answer.
 //
 //   API answered          its `action`, verbatim, except a second X-Greylist header for the same
-//                         message (`instance`) becomes DUNNO, as serve's policy port does
+//                         message (`instance`) becomes DUNNO, as serve's policy port does; only
+//                         actions greygate produces get here (relayed-action.ts), any other is a
+//                         failure below
 //   API refused (4xx)     DUNNO and a warning: a request the API calls bad must never defer mail;
 //                         401/403 is logged as an error pointing at the token
 //   API failed            the --on-error answer (DUNNO, or the --defer-action text), a log line
 //   (timeout, connection, saying which request and why, and a counter
-//    5xx, bad answer)
+//    5xx, bad answer,
+//    forbidden action)
 
 import type { CheckOutcome, FailureKind } from './api-client.ts';
 import type { InstanceMemory } from '../policy/instance-memory.ts';
@@ -52,7 +55,7 @@ export function createBridgeHandler(opts: BridgeHandlerOptions): { handler: Poli
     answered: 0,
     headersDeduplicated: 0,
     refused: 0,
-    failures: { timeout: 0, connection: 0, 'server-error': 0, 'invalid-answer': 0, internal: 0 },
+    failures: { timeout: 0, connection: 0, 'server-error': 0, 'invalid-answer': 0, 'forbidden-action': 0, internal: 0 },
     onErrorAnswers: 0,
     abandoned: 0,
   };

@@ -6,8 +6,9 @@ import { helpSection } from '../functions/config/option-help.ts';
 export const BRIDGE_HELP = `usage: greygate-bridge --api URL [--token-file FILE] [options]
 
 Answers Postfix policy requests (as postgrey does) by asking the greygate HTTP API, one
-POST /v1/check per request over kept-alive connections. When the API is slow, down or broken it
-answers DUNNO (or, with --on-error defer, the --defer-action text), so mail never stops.
+POST /v1/check per request over kept-alive connections. When the API is slow, down or broken, or
+answers anything but DUNNO, a greylist deferral or an X-Greylist header, it answers DUNNO (or,
+with --on-error defer, the --defer-action text), so mail never stops.
 
 Every option may also be set as an environment variable: --timeout-ms ↔ GREYGATE_TIMEOUT_MS
 (--inet/--unix: comma-separated). A flag wins over its variable.
