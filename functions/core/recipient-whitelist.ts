@@ -2,8 +2,8 @@
 // raw recipient, case-insensitively.
 
 import { asciiLower } from './text.ts';
+import { compileWhitelistRegex } from './whitelist-regex.ts';
 import {
-  compileWhitelistRegex,
   parseWhitelistText,
   regexBody,
   type Classified as ClassifiedAs,
@@ -11,7 +11,7 @@ import {
   type ParsedWhitelist,
 } from './whitelist-lines.ts';
 
-/** Users and domains are stored lower-cased. */
+/** Users and domains are stored lower-cased; regexes case-folded (whitelist-regex.ts). */
 type EntryForm =
   | { kind: 'regex'; pattern: RegExp }
   /** `user@domain`: also `user+ext@domain`. */
@@ -30,7 +30,7 @@ function classify(text: string): Classified {
   if (body !== null) {
     const compiled = compileWhitelistRegex(body);
     if (typeof compiled === 'string') {
-      return { kind: 'warning', message: `${JSON.stringify(text)} is not a valid regular expression (${compiled}); entry ignored` };
+      return { kind: 'warning', message: `${JSON.stringify(text)} ${compiled}; entry ignored` };
     }
     return { kind: 'regex', pattern: compiled };
   }
@@ -82,10 +82,10 @@ export class RecipientWhitelistMatcher {
   }
 
   matches(recipient: string): boolean {
-    for (const pattern of this.#regexes) {
-      if (pattern.test(recipient)) return true;
-    }
     const lower = asciiLower(recipient);
+    for (const pattern of this.#regexes) {
+      if (pattern.test(lower)) return true;
+    }
     const at = lower.indexOf('@');
     if (at >= 0 && (this.#users.size > 0 || this.#addresses.size > 0)) {
       // The `@` after `user(+ext)?` is the first one: the extension cannot contain `@`.

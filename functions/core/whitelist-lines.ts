@@ -1,4 +1,4 @@
-// What the client and recipient whitelist files share: line handling and `/regex/` entries.
+// What the client and recipient whitelist files share: reading lines, telling `/regex/` entries.
 
 export interface WhitelistLine {
   /** The entry with its `#` comment removed and surrounding whitespace trimmed. */
@@ -30,19 +30,6 @@ export function whitelistLines(text: string): WhitelistLine[] {
 export function regexBody(entry: string): string | null {
   const match = /^\/(\S+)\/$/.exec(entry);
   return match?.[1] ?? null;
-}
-
-/**
- * Compiles a whitelist regex as Postgrey did (`qr{...}i`). Perl syntax JavaScript lacks (`(?i)`,
- * possessive quantifiers, `\z`…) gives an error message instead of a throw, so one bad line cannot
- * stop a reload.
- */
-export function compileWhitelistRegex(body: string): RegExp | string {
-  try {
-    return new RegExp(body, 'i');
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
 }
 
 export function warningAt(source: string, line: number, message: string): string {
