@@ -50,7 +50,7 @@ function network(address: string, prefixLength: number, family: 4 | 6, text: str
 }
 
 /** Postgrey's entry forms, tried in Postgrey's order. */
-function classify(text: string): Classified {
+export function classifyClientEntry(text: string): Classified {
   const body = regexBody(text);
   if (body !== null) {
     const compiled = compileWhitelistRegex(body);
@@ -72,7 +72,7 @@ function classify(text: string): Classified {
 }
 
 export function parseClientWhitelist(text: string, source: string): ParsedWhitelist<ClientWhitelistEntry> {
-  return parseWhitelistText(text, source, classify);
+  return parseWhitelistText(text, source, classifyClientEntry);
 }
 
 /** Client entries compiled for matching: suffix and network lookups are hash lookups. */
@@ -81,12 +81,15 @@ export class ClientWhitelistMatcher {
   readonly #suffixes = new Set<string>();
   readonly #networks = new IpPrefixSet();
 
-  constructor(entries: Iterable<ClientWhitelistEntry>) {
-    for (const entry of entries) {
-      if (entry.kind === 'name-regex') this.#regexes.push(entry.pattern);
-      else if (entry.kind === 'hostname-suffix') this.#suffixes.add(entry.suffix);
-      else this.#networks.add(entry.network, entry.prefixLength);
-    }
+  constructor(entries: Iterable<ClientWhitelistEntry> = []) {
+    for (const entry of entries) this.add(entry);
+  }
+
+  /** For whoever builds the matcher (whitelist.ts); a matcher in use is not changed any more. */
+  add(entry: ClientWhitelistEntry): void {
+    if (entry.kind === 'name-regex') this.#regexes.push(entry.pattern);
+    else if (entry.kind === 'hostname-suffix') this.#suffixes.add(entry.suffix);
+    else this.#networks.add(entry.network, entry.prefixLength);
   }
 
   get size(): number {

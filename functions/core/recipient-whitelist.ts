@@ -25,7 +25,7 @@ export type RecipientWhitelistEntry = EntryOrigin & EntryForm;
 
 type Classified = ClassifiedAs<EntryForm>;
 
-function classify(text: string): Classified {
+export function classifyRecipientEntry(text: string): Classified {
   const body = regexBody(text);
   if (body !== null) {
     const compiled = compileWhitelistRegex(body);
@@ -46,7 +46,7 @@ function classify(text: string): Classified {
 }
 
 export function parseRecipientWhitelist(text: string, source: string): ParsedWhitelist<RecipientWhitelistEntry> {
-  return parseWhitelistText(text, source, classify);
+  return parseWhitelistText(text, source, classifyRecipientEntry);
 }
 
 /**
@@ -68,13 +68,16 @@ export class RecipientWhitelistMatcher {
   readonly #users = new Set<string>();
   readonly #domains = new Set<string>();
 
-  constructor(entries: Iterable<RecipientWhitelistEntry>) {
-    for (const entry of entries) {
-      if (entry.kind === 'regex') this.#regexes.push(entry.pattern);
-      else if (entry.kind === 'address') this.#addresses.add(`${entry.user}@${entry.domain}`);
-      else if (entry.kind === 'user') this.#users.add(entry.user);
-      else this.#domains.add(entry.domain);
-    }
+  constructor(entries: Iterable<RecipientWhitelistEntry> = []) {
+    for (const entry of entries) this.add(entry);
+  }
+
+  /** For whoever builds the matcher (whitelist.ts); a matcher in use is not changed any more. */
+  add(entry: RecipientWhitelistEntry): void {
+    if (entry.kind === 'regex') this.#regexes.push(entry.pattern);
+    else if (entry.kind === 'address') this.#addresses.add(`${entry.user}@${entry.domain}`);
+    else if (entry.kind === 'user') this.#users.add(entry.user);
+    else this.#domains.add(entry.domain);
   }
 
   get size(): number {
