@@ -4,8 +4,8 @@ import { IpPrefixSet } from './ip-prefix-set.ts';
 import { parseIpAddress } from './ip-address.ts';
 import type { IpAddress } from './ip-address.ts';
 import { asciiLower } from './text.ts';
+import { compileWhitelistRegex } from './whitelist-regex.ts';
 import {
-  compileWhitelistRegex,
   parseWhitelistText,
   regexBody,
   type Classified as ClassifiedAs,
@@ -14,6 +14,7 @@ import {
 } from './whitelist-lines.ts';
 
 type EntryForm =
+  /** Case-folded (whitelist-regex.ts): tested against the ASCII-lower-cased name. */
   | { kind: 'name-regex'; pattern: RegExp }
   /** Lower-cased; matches as `(^|\.)suffix$`. */
   | { kind: 'hostname-suffix'; suffix: string }
@@ -49,11 +50,11 @@ function network(address: string, prefixLength: number, family: 4 | 6, text: str
 }
 
 /** Postgrey's entry forms, tried in Postgrey's order. */
-function classify(text: string): Classified {
+export function classifyClientEntry(text: string): Classified {
   const body = regexBody(text);
   if (body !== null) {
     const compiled = compileWhitelistRegex(body);
-    if (typeof compiled === 'string') return ignored(text, `is not a valid regular expression (${compiled})`);
+    if (typeof compiled === 'string') return ignored(text, compiled);
     return { kind: 'name-regex', pattern: compiled };
   }
   const v4 = IPV4_HOST_OR_CIDR.exec(text);
@@ -71,7 +72,7 @@ function classify(text: string): Classified {
 }
 
 export function parseClientWhitelist(text: string, source: string): ParsedWhitelist<ClientWhitelistEntry> {
-  return parseWhitelistText(text, source, classify);
+  return parseWhitelistText(text, source, classifyClientEntry);
 }
 
 /** Client entries compiled for matching: suffix and network lookups are hash lookups. */
@@ -80,12 +81,15 @@ export class ClientWhitelistMatcher {
   readonly #suffixes = new Set<string>();
   readonly #networks = new IpPrefixSet();
 
-  constructor(entries: Iterable<ClientWhitelistEntry>) {
-    for (const entry of entries) {
-      if (entry.kind === 'name-regex') this.#regexes.push(entry.pattern);
-      else if (entry.kind === 'hostname-suffix') this.#suffixes.add(entry.suffix);
-      else this.#networks.add(entry.network, entry.prefixLength);
-    }
+  constructor(entries: Iterable<ClientWhitelistEntry> = []) {
+    for (const entry of entries) this.add(entry);
+  }
+
+  /** For whoever builds the matcher (whitelist.ts); a matcher in use is not changed any more. */
+  add(entry: ClientWhitelistEntry): void {
+    if (entry.kind === 'name-regex') this.#regexes.push(entry.pattern);
+    else if (entry.kind === 'hostname-suffix') this.#suffixes.add(entry.suffix);
+    else this.#networks.add(entry.network, entry.prefixLength);
   }
 
   get size(): number {
@@ -98,11 +102,11 @@ export class ClientWhitelistMatcher {
    * so a client without reverse DNS (`unknown`) matches no name entry.
    */
   matchName(clientName: string): boolean {
+    const name = asciiLower(clientName);
     for (const pattern of this.#regexes) {
-      if (pattern.test(clientName)) return true;
+      if (pattern.test(name)) return true;
     }
     if (this.#suffixes.size === 0) return false;
-    const name = asciiLower(clientName);
     if (this.#suffixes.has(name)) return true;
     for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
       if (this.#suffixes.has(name.slice(dot + 1))) return true;

@@ -2,8 +2,8 @@
 // raw recipient, case-insensitively.
 
 import { asciiLower } from './text.ts';
+import { compileWhitelistRegex } from './whitelist-regex.ts';
 import {
-  compileWhitelistRegex,
   parseWhitelistText,
   regexBody,
   type Classified as ClassifiedAs,
@@ -11,7 +11,7 @@ import {
   type ParsedWhitelist,
 } from './whitelist-lines.ts';
 
-/** Users and domains are stored lower-cased. */
+/** Users and domains are stored lower-cased; regexes case-folded (whitelist-regex.ts). */
 type EntryForm =
   | { kind: 'regex'; pattern: RegExp }
   /** `user@domain`: also `user+ext@domain`. */
@@ -25,12 +25,12 @@ export type RecipientWhitelistEntry = EntryOrigin & EntryForm;
 
 type Classified = ClassifiedAs<EntryForm>;
 
-function classify(text: string): Classified {
+export function classifyRecipientEntry(text: string): Classified {
   const body = regexBody(text);
   if (body !== null) {
     const compiled = compileWhitelistRegex(body);
     if (typeof compiled === 'string') {
-      return { kind: 'warning', message: `${JSON.stringify(text)} is not a valid regular expression (${compiled}); entry ignored` };
+      return { kind: 'warning', message: `${JSON.stringify(text)} ${compiled}; entry ignored` };
     }
     return { kind: 'regex', pattern: compiled };
   }
@@ -46,7 +46,7 @@ function classify(text: string): Classified {
 }
 
 export function parseRecipientWhitelist(text: string, source: string): ParsedWhitelist<RecipientWhitelistEntry> {
-  return parseWhitelistText(text, source, classify);
+  return parseWhitelistText(text, source, classifyRecipientEntry);
 }
 
 /**
@@ -68,13 +68,16 @@ export class RecipientWhitelistMatcher {
   readonly #users = new Set<string>();
   readonly #domains = new Set<string>();
 
-  constructor(entries: Iterable<RecipientWhitelistEntry>) {
-    for (const entry of entries) {
-      if (entry.kind === 'regex') this.#regexes.push(entry.pattern);
-      else if (entry.kind === 'address') this.#addresses.add(`${entry.user}@${entry.domain}`);
-      else if (entry.kind === 'user') this.#users.add(entry.user);
-      else this.#domains.add(entry.domain);
-    }
+  constructor(entries: Iterable<RecipientWhitelistEntry> = []) {
+    for (const entry of entries) this.add(entry);
+  }
+
+  /** For whoever builds the matcher (whitelist.ts); a matcher in use is not changed any more. */
+  add(entry: RecipientWhitelistEntry): void {
+    if (entry.kind === 'regex') this.#regexes.push(entry.pattern);
+    else if (entry.kind === 'address') this.#addresses.add(`${entry.user}@${entry.domain}`);
+    else if (entry.kind === 'user') this.#users.add(entry.user);
+    else this.#domains.add(entry.domain);
   }
 
   get size(): number {
@@ -82,10 +85,10 @@ export class RecipientWhitelistMatcher {
   }
 
   matches(recipient: string): boolean {
-    for (const pattern of this.#regexes) {
-      if (pattern.test(recipient)) return true;
-    }
     const lower = asciiLower(recipient);
+    for (const pattern of this.#regexes) {
+      if (pattern.test(lower)) return true;
+    }
     const at = lower.indexOf('@');
     if (at >= 0 && (this.#users.size > 0 || this.#addresses.size > 0)) {
       // The `@` after `user(+ext)?` is the first one: the extension cannot contain `@`.

@@ -10,6 +10,9 @@ import { CREATE_TABLE_HELP, SERVE_HELP, TOP_HELP } from './cli-help.ts';
 import { commandLineSource, readOptions } from '../config/option-reader.ts';
 import { dynamoDbClientFor } from './open-store.ts';
 import { startServe } from './serve.ts';
+import { enableLinearTimeRegExps } from './linear-regexp.ts';
+
+enableLinearTimeRegExps();
 
 async function runServe(argv: string[]): Promise<number> {
   const { config, help, version } = parseServeConfig(argv, process.env);

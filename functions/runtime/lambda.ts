@@ -33,6 +33,9 @@ import { parseLambdaConfig, type LambdaConfig } from '../config/lambda-config.ts
 import { selectiveCheckFor } from '../selective/selective-check.ts';
 import { createKeyHasher } from './privacy-key.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
+import { enableLinearTimeRegExps } from './linear-regexp.ts';
+
+enableLinearTimeRegExps();
 
 // Replaced by esbuild's `define` in the bundle (build/bundle-options.ts, BUNDLED_WHITELISTS_DEFINE)
 // with the texts of whitelists/clients and whitelists/recipients: a Lambda has no greygate
