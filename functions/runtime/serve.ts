@@ -69,6 +69,7 @@ export async function startServe(
   }
   const whitelistPaths = { clients: config.whitelistClients, recipients: config.whitelistRecipients };
   let whitelists: Whitelists = await loadWhitelistFiles(whitelistPaths, logger);
+  let reloading: Promise<void> = Promise.resolve();
 
   const store = await openConfiguredStore(config, env, (message) => logger.warn(message));
 
@@ -143,9 +144,16 @@ export async function startServe(
       const a = http.address() as AddressInfo;
       return { host: a.address, port: a.port };
     },
-    async reloadWhitelists() {
-      logger.info('HUP received: reloading whitelists...');
-      whitelists = await loadWhitelistFiles(whitelistPaths, logger);
+    reloadWhitelists() {
+      // A reload reads in slices and yields to the answers meanwhile, so two SIGHUPs close together
+      // overlap: each waits for the one before it, and the files read last are the lists in force.
+      const reload = async (): Promise<void> => {
+        logger.info('HUP received: reloading whitelists...');
+        whitelists = await loadWhitelistFiles(whitelistPaths, logger);
+      };
+      // A failed reload was reported to its own caller; the next one runs regardless.
+      reloading = reloading.then(reload, reload);
+      return reloading;
     },
     async close(opts) {
       const drainTimeoutMs = opts?.drainTimeoutMs ?? 10_000;
