@@ -13,6 +13,7 @@
 
 import type { CheckOutcome, FailureKind } from './api-client.ts';
 import type { InstanceMemory } from '../policy/instance-memory.ts';
+import { createBoundedErrorLog } from '../policy/bounded-error-log.ts';
 import type { Logger } from '../policy/logger.ts';
 import type { PolicyHandler } from '../policy/policy-server.ts';
 
@@ -61,25 +62,12 @@ export function createBridgeHandler(opts: BridgeHandlerOptions): { handler: Poli
   };
   // Failures since the API last answered, so its recovery is logged once with a count.
   let failingSince = 0;
-  let windowStart = -Infinity;
-  let windowLines = 0;
-  let suppressed = 0;
-
-  const logFailure = (msg: string, fields: Record<string, unknown>): void => {
-    const t = now();
-    if (t - windowStart >= FAILURE_WINDOW_MS) {
-      if (suppressed > 0) logger.error(`${suppressed} more API failure(s) were not logged in the last ${FAILURE_WINDOW_MS / 1000} s`, { suppressed });
-      windowStart = t;
-      windowLines = 0;
-      suppressed = 0;
-    }
-    if (windowLines >= FAILURE_LINES_PER_WINDOW) {
-      suppressed += 1;
-      return;
-    }
-    windowLines += 1;
-    logger.error(msg, fields);
-  };
+  const logFailure = createBoundedErrorLog(logger, {
+    what: 'API failure(s)',
+    linesPerWindow: FAILURE_LINES_PER_WINDOW,
+    windowMs: FAILURE_WINDOW_MS,
+    clock: now,
+  });
 
   const handler: PolicyHandler = async (attrs, info) => {
     let outcome: CheckOutcome | { kind: 'failed'; failure: 'internal'; detail: string };
@@ -111,10 +99,9 @@ export function createBridgeHandler(opts: BridgeHandlerOptions): { handler: Poli
       return onErrorAction;
     }
     if (failingSince > 0) {
-      if (suppressed > 0) logger.error(`${suppressed} more API failure(s) were not logged`, { suppressed });
+      logFailure.settle();
       logger.info(`API answering again after ${failingSince} failed check(s)`, { failedChecks: failingSince });
       failingSince = 0;
-      suppressed = 0;
     }
 
     if (outcome.kind === 'refused') {

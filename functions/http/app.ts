@@ -11,7 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { parsePolicyRequest } from '../core/index.ts';
 import type { Logger } from '../../policy/logger.ts';
 import { logDecision } from '../service/decision-log.ts';
-import { createFailureLog } from '../service/failure-log.ts';
+import { createBoundedErrorLog } from '../../policy/bounded-error-log.ts';
 import type { StoreHealth } from '../service/store-health.ts';
 import { decisionBody } from './decision-body.ts';
 import type { DecisionService } from '../service/decision-service.ts';
@@ -42,7 +42,7 @@ export function createApp(options: AppOptions): Hono {
   const app = new Hono();
   // A store that fails every decision would otherwise log every request; its state change is
   // logged once by the health tracker.
-  const logFailure = createFailureLog(logger, 'failed request(s)');
+  const logFailure = createBoundedErrorLog(logger, { what: 'failed request(s)', linesPerWindow: 10, windowMs: 60_000 });
 
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.toBody(), err.status);

@@ -12,7 +12,7 @@ import type { Decision } from '../core/types.ts';
 import type { Logger } from '../../policy/logger.ts';
 import { logDecision } from '../service/decision-log.ts';
 import type { DecisionService } from '../service/decision-service.ts';
-import { createFailureLog } from '../service/failure-log.ts';
+import { createBoundedErrorLog } from '../../policy/bounded-error-log.ts';
 import { StoreError } from '../store/store-port.ts';
 
 /**
@@ -34,7 +34,7 @@ export function createServePolicyHandler(deps: {
   clock?: () => number;
 }): PolicyHandler {
   const { service, logger, instances } = deps;
-  const logFailure = createFailureLog(logger, 'failed decision(s)', deps.clock);
+  const logFailure = createBoundedErrorLog(logger, { what: 'failed decision(s)', linesPerWindow: 10, windowMs: 60_000, ...(deps.clock ? { clock: deps.clock } : {}) });
   return async (attrs) => {
     const parsed = parsePolicyRequest(attrs);
     if (!parsed.ok) {

@@ -74,8 +74,8 @@ describe('greygate-bridge answer rules', () => {
     // Assess
     const errors = logger.messages('error');
     expect(errors.filter((m) => m.startsWith('API check failed'))).toHaveLength(40);
-    expect(errors).toContain('5 more API failure(s) were not logged in the last 10 s');
-    expect(errors[errors.length - 1]).toBe('2 more API failure(s) were not logged');
+    expect(errors).toContain('5 more API failure(s) were not logged (at most 20 lines per 10 s)');
+    expect(errors[errors.length - 1]).toBe('2 more API failure(s) were not logged (at most 20 lines per 10 s)');
     expect(logger.messages('info')).toEqual(['API answering again after 47 failed check(s)']);
   });
 });
