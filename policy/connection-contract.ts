@@ -44,7 +44,7 @@ export interface ConnectionCounters {
 }
 
 /** The peer as logged; read it before destroy(), which forgets the address. */
-export function describePeer(socket: Socket): string {
+export function describePeer(socket: Pick<Socket, 'remoteAddress' | 'remotePort'>): string {
   const { remoteAddress, remotePort } = socket;
   if (remoteAddress === undefined) return 'unix socket';
   return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;

@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openFileLimit, planDescriptors } from '../../policy/descriptor-budget.ts';
 import { InstanceMemory } from '../../policy/instance-memory.ts';
+import { describePeer } from '../../policy/connection-contract.ts';
 import { describeAcceptError } from '../../policy/listen-failures.ts';
 import { RateLimitedLog } from '../../policy/rate-limited-log.ts';
 import { createPolicyServer, type PolicyServer } from '../../policy/policy-server.ts';
@@ -189,10 +190,7 @@ function logHttpLimits(server: Server, logger: Logger): { close(): void } {
     intervalMs: HTTP_LIMIT_LOG_INTERVAL_MS,
     write: (count, text) => logger.error(`HTTP listener ${name}: ${count} connection(s) lost: ${text}`, { connections: count }),
   });
-  server.on('drop', (peer) => {
-    const address = peer?.remoteAddress ?? 'unknown';
-    drops.note(address.includes(':') ? `[${address}]:${peer?.remotePort}` : `${address}:${peer?.remotePort}`);
-  });
+  server.on('drop', (peer) => drops.note(peer ? describePeer(peer) : 'unknown'));
   server.on('error', (err) => failures.note(describeAcceptError(err)));
   return {
     close() {
