@@ -4,7 +4,7 @@
 // an admin who sets one believes it is in effect.
 
 import { scanArgs, type OptionSpec } from './cli-args.ts';
-import { RUNTIME_NAMES, type Env, type Given, type OptionRow, type Runtime } from './option-row.ts';
+import { lastValue, RUNTIME_NAMES, type Env, type Given, type OptionRow, type Runtime } from './option-row.ts';
 import { OPTION_ROWS, OPTIONS, type OptionName, type OptionValue } from './option-table.ts';
 import { parseBoolean } from './parsers.ts';
 import { UsageError } from './usage-error.ts';
@@ -69,7 +69,7 @@ export function readOptions(runtime: Runtime, source: OptionSource, env: Env = {
 
 /** A refused on/off option set to false asks for nothing, so it is let through. */
 function refused(row: OptionRow, given: Given): boolean {
-  return row.kind !== 'flag' || parseBoolean(given.values[given.values.length - 1] ?? '', given.label);
+  return row.kind !== 'flag' || parseBoolean(lastValue(given), given.label);
 }
 
 /** Where an admin finds the options of a runtime. */
