@@ -38,19 +38,37 @@ export interface StoreHealthOptions {
 export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
   const { logger } = options;
   const clock = options.clock ?? Date.now;
-  // Outcomes of the recent decisions, oldest first: the time of each, and whether it was stored.
-  let recent: Array<{ at: number; ok: boolean }> = [];
+  // Outcomes of the last WINDOW_DECISIONS decisions in a ring, written in place: this runs on every
+  // decision, so it allocates nothing. A slot's time is -Infinity while it holds no outcome.
+  const at = new Float64Array(WINDOW_DECISIONS).fill(-Infinity);
+  const ok = new Uint8Array(WINDOW_DECISIONS);
+  let next = 0;
   let healthy = true;
   let storedInRow = 0;
   // Failures since the state turned unhealthy, for the recovery line.
   let failedSinceDown = 0;
 
-  const record = (ok: boolean): void => {
+  const record = (stored: boolean): void => {
+    at[next] = clock();
+    ok[next] = stored ? 1 : 0;
+    next = (next + 1) % WINDOW_DECISIONS;
+    storedInRow = stored ? storedInRow + 1 : 0;
+  };
+  /** The recent outcomes (none older than WINDOW_MS) and the failures among them. */
+  const tally = (): { decisions: number; failures: number } => {
     const now = clock();
-    recent.push({ at: now, ok });
-    const cut = recent.findIndex((o) => now - o.at < WINDOW_MS);
-    recent = recent.slice(Math.max(cut === -1 ? recent.length : cut, recent.length - WINDOW_DECISIONS));
-    storedInRow = ok ? storedInRow + 1 : 0;
+    let decisions = 0;
+    let failures = 0;
+    for (let i = 0; i < WINDOW_DECISIONS; i++) {
+      if (now - (at[i] as number) >= WINDOW_MS) continue;
+      decisions += 1;
+      if (ok[i] === 0) failures += 1;
+    }
+    return { decisions, failures };
+  };
+  /** Forgets all but the last `keep` outcomes: after a recovery, the recent outcomes start from that run. */
+  const keepLast = (keep: number): void => {
+    for (let back = keep + 1; back <= WINDOW_DECISIONS; back++) at[(next - back + WINDOW_DECISIONS) % WINDOW_DECISIONS] = -Infinity;
   };
 
   return {
@@ -58,7 +76,7 @@ export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
       record(true);
       if (healthy || storedInRow < RECOVERY_SUCCESSES) return;
       healthy = true;
-      recent = recent.slice(-RECOVERY_SUCCESSES);
+      keepLast(RECOVERY_SUCCESSES);
       logger.info(
         `store: decisions are stored again (${RECOVERY_SUCCESSES} in a row) after ${failedSinceDown} failed; /healthz answers 200`,
         { event: 'store-health', healthy: true, failed: failedSinceDown },
@@ -71,16 +89,16 @@ export function createStoreHealth(options: StoreHealthOptions): StoreHealth {
         failedSinceDown += 1;
         return;
       }
-      const failures = recent.filter((o) => !o.ok).length;
-      if (failures < MIN_FAILURES || failures * 2 < recent.length) return;
+      const { decisions, failures } = tally();
+      if (failures < MIN_FAILURES || failures * 2 < decisions) return;
       healthy = false;
       failedSinceDown = failures;
       const code = (error as { code?: unknown } | null)?.code;
       const cause = error instanceof Error ? error.message : String(error);
       logger.error(
-        `store: decisions cannot be stored (${failures} of the last ${recent.length} failed, the last with: ${cause}); ` +
+        `store: decisions cannot be stored (${failures} of the last ${decisions} failed, the last with: ${cause}); ` +
           'decisions fail open until they can (policy DUNNO, HTTP 503 or 500), and /healthz answers 503',
-        { event: 'store-health', healthy: false, failed: failures, decisions: recent.length, code: typeof code === 'string' ? code : 'internal' },
+        { event: 'store-health', healthy: false, failed: failures, decisions, code: typeof code === 'string' ? code : 'internal' },
       );
     },
     healthy: () => healthy,
