@@ -23,7 +23,7 @@ export { ClientWhitelistMatcher, parseClientWhitelist } from './client-whitelist
 export type { ClientWhitelistEntry, ParsedWhitelist } from './client-whitelist.ts';
 export { RecipientWhitelistMatcher, parseRecipientWhitelist } from './recipient-whitelist.ts';
 export type { RecipientWhitelistEntry } from './recipient-whitelist.ts';
-export { EMPTY_WHITELISTS, buildWhitelists, compileWhitelists } from './whitelist.ts';
+export { EMPTY_WHITELISTS, buildWhitelists } from './whitelist.ts';
 export type { WhitelistFile, Whitelists } from './whitelist.ts';
 export { decide, whitelistDecision } from './decide.ts';
 export type { DecideContext } from './decide.ts';

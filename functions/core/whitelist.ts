@@ -2,9 +2,7 @@
 // Reading the files, and warning `can't open` for missing ones, is the caller's job.
 
 import { ClientWhitelistMatcher, classifyClientEntry } from './client-whitelist.ts';
-import type { ClientWhitelistEntry } from './client-whitelist.ts';
 import { RecipientWhitelistMatcher, classifyRecipientEntry } from './recipient-whitelist.ts';
-import type { RecipientWhitelistEntry } from './recipient-whitelist.ts';
 import { readWhitelistText, type WhitelistFile } from './whitelist-lines.ts';
 
 export type { WhitelistFile };
@@ -27,14 +25,7 @@ function whitelistsOf(clients: ClientWhitelistMatcher, recipients: RecipientWhit
   });
 }
 
-export function compileWhitelists(
-  clientEntries: Iterable<ClientWhitelistEntry>,
-  recipientEntries: Iterable<RecipientWhitelistEntry>,
-): Whitelists {
-  return whitelistsOf(new ClientWhitelistMatcher(clientEntries), new RecipientWhitelistMatcher(recipientEntries));
-}
-
-export const EMPTY_WHITELISTS: Whitelists = compileWhitelists([], []);
+export const EMPTY_WHITELISTS: Whitelists = whitelistsOf(new ClientWhitelistMatcher(), new RecipientWhitelistMatcher());
 
 /** Ignored lines listed one by one per file; past this, the rest of that file's are counted. */
 export const WARNINGS_PER_FILE = 100;
