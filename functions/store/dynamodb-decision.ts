@@ -21,6 +21,7 @@
 // touch of an existing record may stay (the port's "one latitude").
 
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AwlHints } from './dynamodb-awl-hints.ts';
 import { isConditionalCheckFailed } from './dynamodb-errors.ts';
 import type { DynamoDbRequests } from './dynamodb-requests.ts';
@@ -213,8 +214,4 @@ export class DynamoDbDecisions {
     this.#tokens += 1;
     return `${this.#tokenPrefix}.${this.#tokens.toString(36)}`;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -8,6 +8,7 @@
 // the event loop stays free for everything else. A decision that has waited its bound is answered
 // with the target's lock error, alone.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { lockRetryDelay } from './sqlite-lock-wait.ts';
 
 /** A queued decision. */
@@ -81,7 +82,7 @@ export class GroupCommit {
   async drain(): Promise<void> {
     while (this.#pending.length > 0) {
       if (this.#lockTimer === null) this.#flush();
-      if (this.#pending.length > 0) await new Promise((resolve) => setTimeout(resolve, lockRetryDelay(0)));
+      if (this.#pending.length > 0) await sleep(lockRetryDelay(0));
     }
   }
 
