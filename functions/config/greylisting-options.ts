@@ -21,6 +21,8 @@ export interface SelectiveOptions {
 
 export interface GreylistingOptions extends SelectiveOptions {
   policy: PolicyConfig;
+  /** `--report-only`: decide and store as usual, answer DUNNO (decision-service.ts). */
+  reportOnly: boolean;
 }
 
 /**
@@ -53,7 +55,7 @@ export function greylistingOptions(reading: OptionReading, env: Env): Greylistin
     version: DEFAULT_POLICY_CONFIG.version,
     timeZone: localTimeZone(env),
   });
-  return { policy, ...selectiveOptions(reading) };
+  return { policy, reportOnly: reading.get('report-only'), ...selectiveOptions(reading) };
 }
 
 /** Selective greylisting's options, checked against the mode they need. */

@@ -4,14 +4,12 @@
 // a table and a token are required, and privacy is on unless GREYGATE_PRIVACY=false. A variable the
 // Lambda does not take (GREYGATE_INET, …) is refused by name.
 
-import type { PolicyConfig } from '../core/policy-config.ts';
-import { greylistingOptions, type SelectiveOptions } from './greylisting-options.ts';
+import { greylistingOptions, type GreylistingOptions } from './greylisting-options.ts';
 import type { Env } from './option-row.ts';
 import { environmentSource, readOptions } from './option-reader.ts';
 import { UsageError } from './usage-error.ts';
 
-export interface LambdaConfig extends SelectiveOptions {
-  policy: PolicyConfig;
+export interface LambdaConfig extends GreylistingOptions {
   table: string;
   region: string;
   /** Null: the SDK's own resolution (AWS_ENDPOINT_URL_DYNAMODB, else the regional endpoint). */

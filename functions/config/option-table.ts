@@ -306,6 +306,20 @@ export const OPTIONS = {
     defaultText: String(DEFAULT_POLICY_CONFIG.ipv6Cidr),
     read: integer(DEFAULT_POLICY_CONFIG.ipv6Cidr, 1, 128, 'a prefix length 1-128'),
   }),
+  'report-only': row('report-only', {
+    kind: 'flag',
+    form: '',
+    cdk: { key: 'greygate:reportOnly', prop: 'reportOnly', shape: 'bool' },
+    runtimes: POLICY_RUNTIMES,
+    group: 'greylisting',
+    help: 'decide and store as usual, log what would be answered, answer DUNNO',
+    doc:
+      'Report-only: decide and store as usual, log each decision with `report_only=yes`, and answer `DUNNO` ' +
+      '(no X-Greylist header). Run it beside the greylister you replace, then switch with a database that ' +
+      'already knows your correspondents (docs/migration-from-postgrey.md).',
+    defaultText: 'off',
+    read: onOff(),
+  }),
   'auto-whitelist-clients': row('auto-whitelist-clients', {
     kind: 'optional-value',
     form: '[=N]',

@@ -54,9 +54,10 @@ export function formatSignals(signals: readonly Signal[]): string {
 
 /**
  * `[QUEUEID: ]action=greylist|pass, reason=…[, delay=N], client_name=…, client_address=…,
- * sender=…, recipient=…[, signals=…]`. Postgrey wrote a field only when Perl saw it as true, so an
- * empty value (the null sender) — and, faithfully, a value of `0` — is left out. `signals=` comes
- * last and only with selective greylisting on, so Postgrey's fields keep their places.
+ * sender=…, recipient=…[, signals=…][, report_only=yes]`. Postgrey wrote a field only when Perl
+ * saw it as true, so an empty value (the null sender) — and, faithfully, a value of `0` — is left
+ * out. `signals=` comes only with selective greylisting on and `report_only=yes` only in that mode
+ * (the verdict is then what would have been answered), both after Postgrey's fields.
  */
 export function formatLogLine(request: PolicyRequest, decision: Decision): string {
   const parts = [`action=${decision.verdict}`, `reason=${postgreyReason(decision)}`];
@@ -66,6 +67,7 @@ export function formatLogLine(request: PolicyRequest, decision: Decision): strin
     if (perlTruthy(value)) parts.push(`${name}=${value}`);
   }
   if (decision.signals !== undefined) parts.push(`signals=${formatSignals(decision.signals)}`);
+  if (decision.reportOnly !== undefined) parts.push('report_only=yes');
   const line = parts.join(', ');
   return perlTruthy(request.queueId) ? `${request.queueId}: ${line}` : line;
 }
@@ -90,6 +92,7 @@ export function logFields(request: PolicyRequest, decision: Decision): LogFields
   if (request.queueId !== undefined && request.queueId !== '') fields.queue_id = request.queueId;
   if (request.instance !== undefined && request.instance !== '') fields.instance = request.instance;
   if (decision.signals !== undefined) fields.signals = decision.signals;
+  if (decision.reportOnly !== undefined) fields.would_action = decision.reportOnly.action;
   return fields;
 }
 

@@ -93,4 +93,9 @@ export interface Decision {
    * when selective greylisting is on and the client was not whitelisted; absent otherwise.
    */
   signals?: Signal[];
+  /**
+   * Report-only mode (`--report-only`): what greygate would have answered. `action` is then
+   * `DUNNO` and there is no header; everything else (verdict, reason, writes) is the real decision.
+   */
+  reportOnly?: { action: string };
 }

@@ -186,18 +186,20 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
         ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
         selective: selectiveCheckFor(config, clock),
         storeHealth,
+        reportOnly: config.reportOnly,
       }),
       warmUp,
     ),
     metrics,
   );
   const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, requireAuth: true });
-  logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})`, {
+  logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})${config.reportOnly ? '; REPORT-ONLY: every answer is DUNNO' : ''}`, {
     event: 'start',
     table: config.table,
     region: config.region,
     privacy: config.privacyKeyHex !== null,
     tokens: config.tokenSha256.length,
+    report_only: config.reportOnly,
     whitelists: source,
     whitelist_clients: whitelists.counts.clients,
     whitelist_recipients: whitelists.counts.recipients,

@@ -83,6 +83,7 @@ export async function startServe(
     ...(hashKey ? { hashKey } : {}),
     selective,
     storeHealth,
+    reportOnly: config.reportOnly,
   });
 
   const caps = planDescriptors({ policy: config.maxConnections, http: config.http ? HTTP_MAX_CONNECTIONS : 0 }, openFileLimit());
@@ -134,7 +135,8 @@ export async function startServe(
     `greygate ${config.policy.version} serving policy on ${policyServer.addresses().join(', ')}` +
       (http ? `, HTTP API on ${formatHttp(http)}` : '') +
       `, store ${config.store === 'sqlite' ? config.dbdir : `dynamodb:${config.table}`}` +
-      (config.selective.mode === 'off' ? '' : `, selective greylisting: ${describeSelective(config)}`),
+      (config.selective.mode === 'off' ? '' : `, selective greylisting: ${describeSelective(config)}`) +
+      (config.reportOnly ? '; REPORT-ONLY: every answer is DUNNO, the log says what greylisting would have answered' : ''),
   );
 
   return {

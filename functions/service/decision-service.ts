@@ -24,13 +24,31 @@ export interface DecisionServiceDeps {
   selective?: SelectiveCheck | null;
   /** Told whether each decision that needed the store could be stored (/healthz reads it). */
   storeHealth?: StoreHealth;
+  /** `--report-only`: every decision is made and stored, and answered DUNNO (see reportOnly()). */
+  reportOnly?: boolean;
 }
 
 export interface DecisionService {
   check(request: PolicyRequest): Promise<Decision>;
 }
 
+/**
+ * The answer of report-only mode: DUNNO, without the X-Greylist header (no mail is changed), with
+ * the answer it replaces kept for the log and the HTTP body. The store has already recorded the
+ * decision as if it had been answered, so that a later switch finds the triplets it learned.
+ */
+export function reportOnly(decision: Decision): Decision {
+  const { header: _header, ...rest } = decision;
+  return { ...rest, action: 'DUNNO', reportOnly: { action: decision.action } };
+}
+
 export function createDecisionService(deps: DecisionServiceDeps): DecisionService {
+  const service = decisionService(deps);
+  if (deps.reportOnly !== true) return service;
+  return { check: async (request) => reportOnly(await service.check(request)) };
+}
+
+function decisionService(deps: DecisionServiceDeps): DecisionService {
   const { store, config, whitelists, clock, hashKey } = deps;
   const selective = deps.selective ?? null;
   const health = deps.storeHealth;

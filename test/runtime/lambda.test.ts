@@ -172,6 +172,25 @@ describe('Lambda handler: decisions', () => {
     expect(json(again)).toEqual({ action: 'DUNNO', verdict: 'pass', reason: 'triplet-found' });
   });
 
+  it('with GREYGATE_REPORT_ONLY answers a pass, stores the triplet and says what it would have answered', async () => {
+    // Prepare
+    const handler = lambda({ ...lambdaEnv(), GREYGATE_REPORT_ONLY: 'true' });
+    const attrs = triplet(11);
+
+    // Act
+    const first = await handler(checkEvent({ ...attrs, policy_test_time: T0 }));
+    const retry = await handler(checkEvent({ ...attrs, policy_test_time: T0 + 301 }));
+
+    // Assess: the retry finds the stored triplet, and no header is handed out
+    expect(json(first)).toEqual({
+      action: 'DUNNO',
+      verdict: 'pass',
+      reason: 'new',
+      report_only: { verdict: 'greylist', action: 'DEFER_IF_PERMIT Greylisted, please retry in 300 seconds', retry_after_seconds: 300 },
+    });
+    expect(json(retry)).toEqual({ action: 'DUNNO', verdict: 'pass', reason: 'triplet-found', report_only: { verdict: 'pass', action: expect.stringMatching(/^PREPEND X-Greylist: delayed 301 seconds/) } });
+  });
+
   it('decodes a base64-encoded body (isBase64Encoded)', async () => {
     // Prepare
     const handler = lambda();
