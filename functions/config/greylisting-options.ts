@@ -51,6 +51,7 @@ export function greylistingOptions(reading: OptionReading, env: Env): Greylistin
     ipv4Cidr: reading.get('ipv4cidr'),
     ipv6Cidr: reading.get('ipv6cidr'),
     autoWhitelistClients: reading.get('auto-whitelist-clients'),
+    clientIdentity: reading.get('client-identity'),
     hostname: reading.get('hostname'),
     version: DEFAULT_POLICY_CONFIG.version,
     timeZone: localTimeZone(env),

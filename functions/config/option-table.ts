@@ -306,6 +306,20 @@ export const OPTIONS = {
     defaultText: String(DEFAULT_POLICY_CONFIG.ipv6Cidr),
     read: integer(DEFAULT_POLICY_CONFIG.ipv6Cidr, 1, 128, 'a prefix length 1-128'),
   }),
+  'client-identity': row('client-identity', {
+    form: 'net|org',
+    cdk: { key: 'greygate:clientIdentity', prop: 'clientIdentity', shape: 'text' },
+    runtimes: POLICY_RUNTIMES,
+    group: 'greylisting',
+    help: 'net: key the client by its subnet (Postgrey); org: by the organisation\nof its verified host name when that is a stable server name',
+    doc:
+      '`net`: the client part of the triplet key is its subnet, as Postgrey. `org`: the organisation of the ' +
+      'verified host name (`mail-yw1-f169.google.com` → `google.com`) when that is a stable server name, so a ' +
+      'retry from another address of the same sender passes; generic and dynamic names keep the subnet ' +
+      '(docs/client-identity.md).',
+    defaultText: DEFAULT_POLICY_CONFIG.clientIdentity,
+    read: choice(['net', 'org'] as const, DEFAULT_POLICY_CONFIG.clientIdentity, 'net or org'),
+  }),
   'report-only': row('report-only', {
     kind: 'flag',
     form: '',

@@ -2,7 +2,7 @@
 // this is thrown only when a caller skips that validation, e.g. keys an address parsePolicyRequest
 // would have refused.
 
-export type CoreErrorCode = 'invalid-client-address';
+export type CoreErrorCode = 'invalid-client-address' | 'no-public-suffix-list';
 
 export class CoreError extends Error {
   readonly code: CoreErrorCode;

@@ -1,17 +1,36 @@
 // The store keys of one decision (postgrey.md §1).
 
+import { clientIdentity, type ParseDomain } from './client-identity.ts';
 import { clientAwlKey, clientNetKey } from './client-net.ts';
+import { CoreError } from './errors.ts';
 import type { PolicyConfig } from './policy-config.ts';
 import { normalizeSender } from './sender.ts';
 import { asciiLower } from './text.ts';
 import type { DecisionKeys, PolicyRequest } from './types.ts';
 
-type KeyConfig = Pick<PolicyConfig, 'lookupByHost' | 'ipv4Cidr' | 'ipv6Cidr' | 'autoWhitelistClients'>;
+type KeyConfig = Pick<PolicyConfig, 'lookupByHost' | 'ipv4Cidr' | 'ipv6Cidr' | 'autoWhitelistClients'> &
+  Partial<Pick<PolicyConfig, 'clientIdentity'>>;
 
-/** The clear-text triplet key `CLIENTNET/SENDER/RECIPIENT`, lower-cased (ASCII, as Perl's `lc`). */
-export function tripletKey(request: PolicyRequest, config: KeyConfig): string {
-  const clientNet = clientNetKey(request.clientAddress, config);
-  return asciiLower(`${clientNet}/${normalizeSender(request.sender)}/${request.recipient}`);
+/**
+ * CLIENT of the triplet key: the subnet (Postgrey's CLIENTNET), or with `clientIdentity: 'org'`
+ * the organisation of a stable verified host name (`google.com`). The two cannot collide: an
+ * organisation always ends in a listed suffix, a subnet key is digits, dots, colons and hex.
+ */
+export function clientKeyPart(request: PolicyRequest, config: KeyConfig, parseDomain?: ParseDomain): string {
+  if (config.clientIdentity === 'org') {
+    if (parseDomain === undefined) {
+      throw new CoreError('no-public-suffix-list', 'client identity org needs the Public Suffix List lookup; pass parseDomain');
+    }
+    const identity = clientIdentity(request.clientName, request.clientAddress, parseDomain);
+    if (identity.kind === 'org') return identity.org;
+  }
+  return clientNetKey(request.clientAddress, config);
+}
+
+/** The clear-text triplet key `CLIENT/SENDER/RECIPIENT`, lower-cased (ASCII, as Perl's `lc`). */
+export function tripletKey(request: PolicyRequest, config: KeyConfig, parseDomain?: ParseDomain): string {
+  const client = clientKeyPart(request, config, parseDomain);
+  return asciiLower(`${client}/${normalizeSender(request.sender)}/${request.recipient}`);
 }
 
 /**
@@ -24,9 +43,10 @@ export function decisionKeys(
   request: PolicyRequest,
   config: KeyConfig,
   hashKey?: (clear: string) => string,
+  parseDomain?: ParseDomain,
 ): DecisionKeys {
   const hash = hashKey ?? ((clear: string) => clear);
-  const triplet = hash(tripletKey(request, config));
+  const triplet = hash(tripletKey(request, config, parseDomain));
   const client = config.autoWhitelistClients > 0 ? hash(clientAwlKey(request.clientAddress)) : null;
   return { triplet, client };
 }

@@ -17,6 +17,11 @@ export interface PolicyConfig {
   ipv6Cidr: number;
   /** Client auto-whitelist threshold; 0 disables auto-whitelisting. */
   autoWhitelistClients: number;
+  /**
+   * The client part of the triplet key: `net` the subnet (Postgrey), `org` the organisation of a
+   * stable verified host name, else the subnet (client-identity.ts).
+   */
+  clientIdentity: 'net' | 'org';
   /** Value of `%h`. */
   hostname: string;
   /** Value of `%v` (greygate's version). */
@@ -36,6 +41,7 @@ export const DEFAULT_POLICY_CONFIG: Readonly<PolicyConfig> = Object.freeze({
   ipv4Cidr: 24,
   ipv6Cidr: 64,
   autoWhitelistClients: 5,
+  clientIdentity: 'net',
   hostname: 'localhost',
   version: '0.1.0',
   timeZone: 'UTC',

@@ -21,7 +21,7 @@ import { createLogger, describeError } from '../../policy/logger.ts';
 import { buildWhitelists, type Whitelists } from '../core/index.ts';
 import { PACKAGED_WHITELIST_DIR } from '../packaged-files.ts';
 import type { Logger } from '../../policy/logger.ts';
-import { createDecisionService, type DecisionService } from '../service/decision-service.ts';
+import { createDecisionService, publicSuffixListFor, type DecisionService } from '../service/decision-service.ts';
 import { createStoreHealth } from '../service/store-health.ts';
 import { ApiError } from '../http/api-error.ts';
 import { createApp } from '../http/app.ts';
@@ -172,6 +172,7 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   // the decisions to report, not for these reads.
   const warmUp = deps.warm ? Promise.allSettled([store.ping(), store.ping()]) : null;
   const { whitelists, source } = await loadLambdaWhitelists(config, logger);
+  const psl = await publicSuffixListFor(config.policy);
   const clock = deps.clock ?? Date.now;
   const metrics = createMetrics({ namespace: config.metricsNamespace, write: deps.writeMetrics ?? writeToStdout, clock });
   // Per container: what this container's decisions found (another container's may differ).
@@ -186,6 +187,7 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
         ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
         selective: selectiveCheckFor(config, clock),
         storeHealth,
+        ...psl,
         reportOnly: config.reportOnly,
       }),
       warmUp,

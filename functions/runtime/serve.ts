@@ -19,7 +19,7 @@ import { createPolicyServer, type PolicyServer } from '../../policy/policy-serve
 import { POLICY_REQUEST_ATTRIBUTES, type Whitelists } from '../core/index.ts';
 import type { ServeConfig } from '../config/serve-config.ts';
 import type { Logger } from '../../policy/logger.ts';
-import { createDecisionService } from '../service/decision-service.ts';
+import { createDecisionService, publicSuffixListFor } from '../service/decision-service.ts';
 import { createStoreHealth } from '../service/store-health.ts';
 import { startPurger } from '../store/purge-scheduler.ts';
 import type { GreylistStore } from '../store/store-port.ts';
@@ -72,6 +72,7 @@ export async function startServe(
   let whitelists: Whitelists = await loadWhitelistFiles(whitelistPaths, logger);
   let reloading: Promise<void> = Promise.resolve();
 
+  const psl = await publicSuffixListFor(config.policy);
   const store = await openConfiguredStore(config, env, (message) => logger.warn(message));
 
   const storeHealth = createStoreHealth({ logger, clock });
@@ -83,6 +84,7 @@ export async function startServe(
     ...(hashKey ? { hashKey } : {}),
     selective,
     storeHealth,
+    ...psl,
     reportOnly: config.reportOnly,
   });
 

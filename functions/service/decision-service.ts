@@ -5,6 +5,7 @@
 // decision directly.
 
 import { decide, decisionKeys, whitelistDecision, type Whitelists } from '../core/index.ts';
+import type { ParseDomain } from '../core/client-identity.ts';
 import type { PolicyConfig } from '../core/policy-config.ts';
 import type { Decision, PolicyRequest } from '../core/types.ts';
 import type { SelectiveCheck } from '../selective/selective-check.ts';
@@ -24,12 +25,24 @@ export interface DecisionServiceDeps {
   selective?: SelectiveCheck | null;
   /** Told whether each decision that needed the store could be stored (/healthz reads it). */
   storeHealth?: StoreHealth;
+  /** The Public Suffix List lookup; required when `config.clientIdentity` is `org`. */
+  parseDomain?: ParseDomain;
   /** `--report-only`: every decision is made and stored, and answered DUNNO (see reportOnly()). */
   reportOnly?: boolean;
 }
 
 export interface DecisionService {
   check(request: PolicyRequest): Promise<Decision>;
+}
+
+/**
+ * The Public Suffix List lookup the configured identity needs: loaded here, on demand, so that a
+ * Postgrey-mode process never loads the list (public-suffix-list.ts).
+ */
+export async function publicSuffixListFor(config: Pick<PolicyConfig, 'clientIdentity'>): Promise<{ parseDomain?: ParseDomain }> {
+  if (config.clientIdentity !== 'org') return {};
+  const { parseDomainWithPsl } = await import('./public-suffix-list.ts');
+  return { parseDomain: parseDomainWithPsl };
 }
 
 /**
@@ -71,7 +84,7 @@ function decisionService(deps: DecisionServiceDeps): DecisionService {
       const realNow = Math.floor(clock() / 1000);
       // Postgrey's test hook: `policy_test_time` replaces "now" for the decision, not for %d.
       const now = request.policyTestTime ?? realNow;
-      const keys = decisionKeys(request, config, hashKey);
+      const keys = decisionKeys(request, config, hashKey, deps.parseDomain);
       let decision: Decision;
       try {
         decision = await store.runDecision(keys, now, (state) => decide(request, state, { config, now, realNow }));
