@@ -4,6 +4,7 @@
 // admin never believes a setting is in effect when it is not.
 
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../core/policy-config.ts';
+import { DEFAULT_CLIENT_SIGNAL_WEIGHTS, type ClientSignalName, type ClientSignalWeights } from '../selective/client-signals.ts';
 import type { DnsListZone, SelectiveSettings } from '../selective/selective.ts';
 import type { Env } from './option-row.ts';
 import type { OptionReading } from './option-reader.ts';
@@ -59,6 +60,18 @@ export function greylistingOptions(reading: OptionReading, env: Env): Greylistin
   return { policy, reportOnly: reading.get('report-only'), ...selectiveOptions(reading) };
 }
 
+/** `--signal-weight NAME=W`, repeated: each name once, over the defaults (all 0). */
+function signalWeights(reading: OptionReading): ClientSignalWeights {
+  const weights: Record<ClientSignalName, number> = { ...DEFAULT_CLIENT_SIGNAL_WEIGHTS };
+  const seen = new Set<ClientSignalName>();
+  for (const { name, weight } of reading.get('signal-weight')) {
+    if (seen.has(name)) throw new UsageError(`${reading.label('signal-weight')}: ${name} is given more than once; give each signal once`);
+    seen.add(name);
+    weights[name] = weight;
+  }
+  return Object.freeze(weights);
+}
+
 /** Selective greylisting's options, checked against the mode they need. */
 export function selectiveOptions(reading: OptionReading): SelectiveOptions {
   const mode = reading.get('selective');
@@ -70,7 +83,7 @@ export function selectiveOptions(reading: OptionReading): SelectiveOptions {
     }
   };
   needsMode(['s25r-ipv6'], ['s25r', 'score'], `${reading.label('selective')} s25r or score`);
-  needsMode(['greylist-score', 's25r-weight', 'dnsbl', 'dnswl', 'dns-timeout-ms', 'dns-servers'], ['score'], `${reading.label('selective')} score`);
+  needsMode(['greylist-score', 's25r-weight', 'signal-weight', 'dnsbl', 'dnswl', 'dns-timeout-ms', 'dns-servers'], ['score'], `${reading.label('selective')} score`);
 
   const dnsLists: DnsListZone[] = [];
   for (const kind of ['dnsbl', 'dnswl'] as const) {
@@ -86,6 +99,7 @@ export function selectiveOptions(reading: OptionReading): SelectiveOptions {
     greylistScore: reading.get('greylist-score'),
     s25rWeight: reading.get('s25r-weight'),
     s25rIpv6: reading.get('s25r-ipv6'),
+    signalWeights: signalWeights(reading),
   });
   return {
     selective,

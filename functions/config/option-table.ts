@@ -9,6 +9,7 @@
 import { hostname as osHostname } from 'node:os';
 import { parseInetAddress, parseSocketMode, parseUnixAddress } from '../../policy/listen-address.ts';
 import { DEFAULT_POLICY_CONFIG } from '../core/policy-config.ts';
+import { CLIENT_SIGNAL_NAMES } from '../selective/client-signals.ts';
 import { DEFAULT_DNSBL_WEIGHT, DEFAULT_DNSWL_WEIGHT, DEFAULT_SELECTIVE_SETTINGS } from '../selective/selective.ts';
 import { choice, integer, lastValue, list, onOff, row, single, type OptionRow, type ReadContext } from './option-row.ts';
 import {
@@ -22,6 +23,7 @@ import {
   parseMetricsNamespace,
   parsePrivacyKey,
   parseRetryWindow,
+  parseSignalWeight,
   parseSingleLine,
   parseTokenSha256,
 } from './parsers.ts';
@@ -455,6 +457,21 @@ export const OPTIONS = {
     doc: 'Score mode: what an S25R match adds.',
     defaultText: String(DEFAULT_SELECTIVE_SETTINGS.s25rWeight),
     read: integer(DEFAULT_SELECTIVE_SETTINGS.s25rWeight, 0, MAX_DNS_LIST_WEIGHT, weightForm),
+  }),
+  'signal-weight': row('signal-weight', {
+    repeatable: true,
+    form: 'NAME=W',
+    cdk: { key: 'greygate:signalWeight', prop: 'signalWeight', shape: 'text' },
+    runtimes: SELECTIVE_RUNTIMES,
+    group: 'selective',
+    help: `score mode: what a client signal adds (${CLIENT_SIGNAL_NAMES.join(', ')}; default 0; repeatable)`,
+    doc: `Score mode: what a client signal adds: ${CLIENT_SIGNAL_NAMES.map((n) => `\`${n}\``).join(', ')} (docs/selective-greylisting.md). Default 0 each: shown in \`signals\`, not counted. Repeatable.`,
+    docFor: {
+      lambda: `Score mode: client signal weights, comma-separated \`NAME=W\`: ${CLIENT_SIGNAL_NAMES.map((n) => `\`${n}\``).join(', ')}. Default 0 each.`,
+      cdk: `Score mode: client signal weights, comma-separated \`NAME=W\`: ${CLIENT_SIGNAL_NAMES.map((n) => `\`${n}\``).join(', ')}. Default 0 each.`,
+    },
+    defaultText: 'all 0',
+    read: list(parseSignalWeight, Object.freeze([])),
   }),
   dnsbl: dnsListRow('dnsbl', 'block', `adds W (default ${DEFAULT_DNSBL_WEIGHT})`, DEFAULT_DNSBL_WEIGHT),
   dnswl: dnsListRow('dnswl', 'allow', `subtracts W (default ${DEFAULT_DNSWL_WEIGHT})`, DEFAULT_DNSWL_WEIGHT),

@@ -4,6 +4,7 @@
 
 import { isIP } from 'node:net';
 import { parseInetAddress } from '../../policy/listen-address.ts';
+import { CLIENT_SIGNAL_NAMES, type ClientSignalName } from '../selective/client-signals.ts';
 import type { DnsListKind, DnsListZone } from '../selective/selective.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -81,6 +82,16 @@ export function parseDnsListZone(raw: string, kind: DnsListKind, label: string, 
   const weight =
     m[2] === undefined ? defaultWeight : parseInteger(m[2], label, 0, MAX_DNS_LIST_WEIGHT, `a whole number weight 0-${MAX_DNS_LIST_WEIGHT} after "="`);
   return { kind, zone, weight };
+}
+
+/** One `--signal-weight` entry: `NAME=W`, NAME one of the client signals. */
+export function parseSignalWeight(raw: string, label: string): { name: ClientSignalName; weight: number } {
+  const m = /^([a-z-]+)=(\d+)$/.exec(raw.trim());
+  const name = CLIENT_SIGNAL_NAMES.find((n) => n === m?.[1]);
+  if (!m || name === undefined) {
+    throw new UsageError(`${label}: "${raw}" is not valid; expected NAME=W with NAME one of ${CLIENT_SIGNAL_NAMES.join(', ')}, e.g. helo-ip-literal=1`);
+  }
+  return { name, weight: parseInteger(m[2] ?? '', label, 0, MAX_DNS_LIST_WEIGHT, `a whole number weight 0-${MAX_DNS_LIST_WEIGHT} after "="`) };
 }
 
 /** One `--dns-servers` entry: `IP`, `IPv4:PORT` or `[IPv6]:PORT`, as node:dns setServers takes them. */

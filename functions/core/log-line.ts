@@ -44,6 +44,8 @@ function formatSignal(signal: Signal): string {
       return `${signal.name}:${signal.zone}`;
     case 'dns-error':
       return `dns-error:${signal.zone}:${signal.error}`;
+    default:
+      return signal.name;
   }
 }
 

@@ -12,6 +12,9 @@ export type S25rRuleNumber = 0 | 1 | 2 | 3 | 4 | 5 | 6;
  */
 export type DnsListErrorCode = 'timeout' | 'servfail' | 'refused' | 'refused-by-list' | 'unexpected-answer' | 'failed';
 
+/** What the client says of itself (functions/selective/client-signals.ts), weighed in score mode. */
+export type ClientSignalName = 'no-verified-name' | 'helo-ip-literal' | 'helo-localhost' | 'helo-bare-word' | 'helo-other-org';
+
 export type Signal =
   | { name: 's25r'; rule: S25rRuleNumber | 'dynamic-pattern'; pattern?: string }
   /** The name matched a rule but belongs to a known real mail server (it adds nothing). */
@@ -19,4 +22,5 @@ export type Signal =
   | { name: 'dnsbl'; zone: string }
   | { name: 'dnswl'; zone: string }
   /** A configured list gave no usable answer (timeout, SERVFAIL, refused); it adds nothing. */
-  | { name: 'dns-error'; zone: string; error: DnsListErrorCode };
+  | { name: 'dns-error'; zone: string; error: DnsListErrorCode }
+  | { name: ClientSignalName };

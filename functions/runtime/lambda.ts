@@ -172,7 +172,7 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   // the decisions to report, not for these reads.
   const warmUp = deps.warm ? Promise.allSettled([store.ping(), store.ping()]) : null;
   const { whitelists, source } = await loadLambdaWhitelists(config, logger);
-  const psl = await publicSuffixListFor(config.policy);
+  const psl = await publicSuffixListFor(config);
   const clock = deps.clock ?? Date.now;
   const metrics = createMetrics({ namespace: config.metricsNamespace, write: deps.writeMetrics ?? writeToStdout, clock });
   // Per container: what this container's decisions found (another container's may differ).
@@ -185,7 +185,7 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
         whitelists: () => whitelists,
         clock,
         ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
-        selective: selectiveCheckFor(config, clock),
+        selective: selectiveCheckFor(config, clock, psl.parseDomain),
         storeHealth,
         ...psl,
         reportOnly: config.reportOnly,

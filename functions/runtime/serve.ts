@@ -63,7 +63,6 @@ export async function startServe(
 
   // Everything that can fail on a bad setting comes before the store opens, so a refused start
   // never leaves the store (and its checkpoint worker) open.
-  const selective = selectiveCheckFor(config, clock);
   let hashKey: ((clear: string) => string) | undefined;
   if (config.privacy) {
     hashKey = createKeyHasher(config.privacyKeyHex ?? loadOrCreatePrivacyKey(config.dbdir));
@@ -72,7 +71,8 @@ export async function startServe(
   let whitelists: Whitelists = await loadWhitelistFiles(whitelistPaths, logger);
   let reloading: Promise<void> = Promise.resolve();
 
-  const psl = await publicSuffixListFor(config.policy);
+  const psl = await publicSuffixListFor(config);
+  const selective = selectiveCheckFor(config, clock, psl.parseDomain);
   const store = await openConfiguredStore(config, env, (message) => logger.warn(message));
 
   const storeHealth = createStoreHealth({ logger, clock });

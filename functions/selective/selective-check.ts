@@ -2,7 +2,9 @@
 // every composition root (serve, Lambda), called by the decision service before any store work.
 // Only score mode consults DNS lists, and with none configured no resolver is ever created.
 
+import type { ParseDomain } from '../core/client-identity.ts';
 import type { PolicyRequest } from '../core/types.ts';
+import { clientSignals } from './client-signals.ts';
 import { createDnsListChecker } from './dns-lists.ts';
 import { classifyClientName, type S25rResult } from './s25r.ts';
 import { S25R_RULESET_VERSION } from './s25r-rules.ts';
@@ -31,10 +33,14 @@ export type SelectiveCheck = (request: PolicyRequest) => SelectiveOutcome | Prom
 /** Client names whose S25R classification is remembered (oldest forgotten first). */
 const CLASSIFICATION_CACHE_ENTRIES = 10_000;
 
-/** Null when selective greylisting is off: Postgrey's behaviour, nothing is consulted. */
-export function createSelectiveCheck(settings: SelectiveSettings, dnsLists?: DnsListLookup): SelectiveCheck | null {
+/**
+ * Null when selective greylisting is off: Postgrey's behaviour, nothing is consulted. `parseDomain`
+ * (the Public Suffix List) lets score mode compare the HELO name's organisation with the client's.
+ */
+export function createSelectiveCheck(settings: SelectiveSettings, dnsLists?: DnsListLookup, parseDomain?: ParseDomain): SelectiveCheck | null {
   if (settings.mode === 'off') return null;
   const lists = settings.mode === 'score' ? dnsLists ?? null : null;
+  const signalsOf = settings.mode === 'score' ? (request: PolicyRequest) => clientSignals(request, parseDomain) : () => [];
 
   // S25R's verdict depends only on the client's name (and, when IPv6 clients are skipped, its
   // address): an MTA sends many messages, so most classifications are repeats.
@@ -50,15 +56,15 @@ export function createSelectiveCheck(settings: SelectiveSettings, dnsLists?: Dns
     return s25r;
   };
 
-  if (lists === null) return (request) => selectiveDecision({ settings, s25r: classify(request), dnsLists: [] });
+  if (lists === null) return (request) => selectiveDecision({ settings, s25r: classify(request), clientSignals: signalsOf(request), dnsLists: [] });
   return async (request) => {
     const s25r = classify(request);
-    return selectiveDecision({ settings, s25r, dnsLists: await lists.check(request.clientAddress) });
+    return selectiveDecision({ settings, s25r, clientSignals: signalsOf(request), dnsLists: await lists.check(request.clientAddress) });
   };
 }
 
 /** The check a configuration asks for, with its DNS-list resolver when score mode names lists. */
-export function selectiveCheckFor(config: SelectiveConfig, clock: () => number): SelectiveCheck | null {
+export function selectiveCheckFor(config: SelectiveConfig, clock: () => number, parseDomain?: ParseDomain): SelectiveCheck | null {
   const dnsLists =
     config.selective.mode === 'score' && config.dnsLists.length > 0
       ? createDnsListChecker({
@@ -68,7 +74,7 @@ export function selectiveCheckFor(config: SelectiveConfig, clock: () => number):
           ...(config.dnsServers ? { servers: config.dnsServers } : {}),
         })
       : undefined;
-  return createSelectiveCheck(config.selective, dnsLists);
+  return createSelectiveCheck(config.selective, dnsLists, parseDomain);
 }
 
 /** For the start-up line: the mode and what it weighs. */
@@ -77,5 +83,6 @@ export function describeSelective(config: SelectiveConfig): string {
   if (selective.mode === 'off') return 'off';
   if (selective.mode === 's25r') return `s25r (rule set ${S25R_RULESET_VERSION}, IPv6 ${selective.s25rIpv6})`;
   const lists = config.dnsLists.map((z) => `${z.kind} ${z.zone}=${z.weight}`);
-  return `score >= ${selective.greylistScore} (s25r=${selective.s25rWeight}, rule set ${S25R_RULESET_VERSION}, IPv6 ${selective.s25rIpv6}${lists.length > 0 ? `; ${lists.join(', ')}` : ''})`;
+  const weighed = Object.entries(selective.signalWeights).filter(([, weight]) => weight > 0).map(([name, weight]) => `, ${name}=${weight}`);
+  return `score >= ${selective.greylistScore} (s25r=${selective.s25rWeight}${weighed.join('')}, rule set ${S25R_RULESET_VERSION}, IPv6 ${selective.s25rIpv6}${lists.length > 0 ? `; ${lists.join(', ')}` : ''})`;
 }

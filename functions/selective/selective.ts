@@ -4,11 +4,13 @@
 //
 //   off    Postgrey's behaviour: everyone is greylisted (this function is not even called).
 //   s25r   Rgrey: greylist exactly the S25R-suspicious clients; DNS lists are not used.
-//   score  S25R and DNS lists add up: score = s25r weight (if suspicious) + Σ DNSBL hit weights
-//          − Σ DNSWL hit weights; greylisting starts at the threshold (--greylist-score).
+//   score  S25R, the client's own signals and DNS lists add up: score = s25r weight (if
+//          suspicious) + Σ client signal weights + Σ DNSBL hit weights − Σ DNSWL hit weights;
+//          greylisting starts at the threshold (--greylist-score).
 
 import type { S25rIpv6Mode, S25rResult } from './s25r.ts';
 import type { DnsListErrorCode, Signal } from '../core/signals.ts';
+import { clientSignalScore, DEFAULT_CLIENT_SIGNAL_WEIGHTS, type ClientSignalName, type ClientSignalWeights } from './client-signals.ts';
 
 export type SelectiveMode = 'off' | 's25r' | 'score';
 export type DnsListKind = 'dnsbl' | 'dnswl';
@@ -36,6 +38,8 @@ export interface SelectiveSettings {
   /** Score mode: what an S25R match adds. */
   s25rWeight: number;
   s25rIpv6: S25rIpv6Mode;
+  /** Score mode: what each client signal (no verified name, suspicious HELO) adds. */
+  signalWeights: ClientSignalWeights;
 }
 
 export const DEFAULT_SELECTIVE_SETTINGS: Readonly<SelectiveSettings> = Object.freeze({
@@ -45,6 +49,7 @@ export const DEFAULT_SELECTIVE_SETTINGS: Readonly<SelectiveSettings> = Object.fr
   s25rWeight: 1,
   // Applying the rules to IPv6 errs towards greylisting, i.e. towards Postgrey's behaviour.
   s25rIpv6: 'apply',
+  signalWeights: DEFAULT_CLIENT_SIGNAL_WEIGHTS,
 });
 
 /** A DNSBL hit counts like an S25R match by default: either alone reaches the default threshold. */
@@ -57,8 +62,10 @@ export type SelectiveOutcome =
   | { verdict: 'greylist'; signals: Signal[]; score?: number };
 
 export interface SelectiveInput {
-  settings: Pick<SelectiveSettings, 'mode' | 'greylistScore' | 's25rWeight'>;
+  settings: Pick<SelectiveSettings, 'mode' | 'greylistScore' | 's25rWeight'> & Partial<Pick<SelectiveSettings, 'signalWeights'>>;
   s25r: S25rResult;
+  /** Score mode: what the client says of itself (client-signals.ts); absent = none. */
+  clientSignals?: readonly ClientSignalName[];
   /** Empty unless the mode is `score` and lists are configured. */
   dnsLists: readonly DnsListResult[];
 }
@@ -88,7 +95,9 @@ export function selectiveDecision(input: SelectiveInput): SelectiveOutcome {
     return s25r.suspicious ? { verdict: 'greylist', signals } : { verdict: 'skip', reason: 'not-suspicious', signals };
   }
 
-  let suspicion = s25r.suspicious ? settings.s25rWeight : 0;
+  const raised = input.clientSignals ?? [];
+  for (const name of raised) signals.push({ name });
+  let suspicion = (s25r.suspicious ? settings.s25rWeight : 0) + clientSignalScore(raised, settings.signalWeights ?? DEFAULT_CLIENT_SIGNAL_WEIGHTS);
   let trust = 0;
   for (const result of input.dnsLists) {
     const signal = dnsSignal(result);

@@ -9,6 +9,7 @@ import type { ParseDomain } from '../core/client-identity.ts';
 import type { PolicyConfig } from '../core/policy-config.ts';
 import type { Decision, PolicyRequest } from '../core/types.ts';
 import type { SelectiveCheck } from '../selective/selective-check.ts';
+import type { SelectiveSettings } from '../selective/selective.ts';
 import type { GreylistStore } from '../store/store-port.ts';
 import type { StoreHealth } from './store-health.ts';
 
@@ -36,11 +37,16 @@ export interface DecisionService {
 }
 
 /**
- * The Public Suffix List lookup the configured identity needs: loaded here, on demand, so that a
- * Postgrey-mode process never loads the list (public-suffix-list.ts).
+ * The Public Suffix List lookup, when the configuration needs it: the organisation identity, or a
+ * weight on score mode's `helo-other-org` signal. Loaded here, on demand, so that other
+ * configurations never load the list (public-suffix-list.ts).
  */
-export async function publicSuffixListFor(config: Pick<PolicyConfig, 'clientIdentity'>): Promise<{ parseDomain?: ParseDomain }> {
-  if (config.clientIdentity !== 'org') return {};
+export async function publicSuffixListFor(config: {
+  policy: Pick<PolicyConfig, 'clientIdentity'>;
+  selective: Pick<SelectiveSettings, 'mode' | 'signalWeights'>;
+}): Promise<{ parseDomain?: ParseDomain }> {
+  const forHelo = config.selective.mode === 'score' && config.selective.signalWeights['helo-other-org'] > 0;
+  if (config.policy.clientIdentity !== 'org' && !forHelo) return {};
   const { parseDomainWithPsl } = await import('./public-suffix-list.ts');
   return { parseDomain: parseDomainWithPsl };
 }

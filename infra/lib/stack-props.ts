@@ -43,6 +43,8 @@ export interface GreygatePolicySettings {
   s25rWeight?: number;
   /** GREYGATE_GREYLIST_SCORE: the score at which greylisting starts (score mode). */
   greylistScore?: number;
+  /** GREYGATE_SIGNAL_WEIGHT: `name=weight,…` what client signals (no verified name, suspicious HELO) add (score mode). */
+  signalWeight?: string;
   /** GREYGATE_DNSBL: `zone[=weight],…` block lists consulted in score mode. */
   dnsbl?: string;
   /** GREYGATE_DNSWL: `zone[=weight],…` allow lists consulted in score mode. */

@@ -1,3 +1,4 @@
+import { DEFAULT_CLIENT_SIGNAL_WEIGHTS } from '../../functions/selective/client-signals.ts';
 import { describe, expect, it } from 'vitest';
 import { envName } from '../../functions/config/env-name.ts';
 import { parseRetryWindow } from '../../functions/config/parsers.ts';
@@ -112,7 +113,7 @@ describe('greygate serve options: selective greylisting', () => {
     const { config } = parseServeConfig([]);
 
     // Assess
-    expect(config.selective).toEqual({ mode: 'off', greylistScore: 1, s25rWeight: 1, s25rIpv6: 'apply' });
+    expect(config.selective).toEqual({ mode: 'off', greylistScore: 1, s25rWeight: 1, s25rIpv6: 'apply', signalWeights: DEFAULT_CLIENT_SIGNAL_WEIGHTS });
     expect(config.dnsLists).toEqual([]);
     expect(config.dnsTimeoutMs).toBe(1000);
     expect(config.dnsServers).toBeNull();
@@ -134,7 +135,7 @@ describe('greygate serve options: selective greylisting', () => {
     ]);
 
     // Assess
-    expect(config.selective).toEqual({ mode: 'score', greylistScore: 2, s25rWeight: 2, s25rIpv6: 'skip' });
+    expect(config.selective).toEqual({ mode: 'score', greylistScore: 2, s25rWeight: 2, s25rIpv6: 'skip', signalWeights: DEFAULT_CLIENT_SIGNAL_WEIGHTS });
     expect(config.dnsLists).toEqual([
       { kind: 'dnsbl', zone: 'zen.example', weight: 3 },
       { kind: 'dnsbl', zone: 'bl.example', weight: 1 },
@@ -161,7 +162,7 @@ describe('greygate serve options: selective greylisting', () => {
     const { config } = parseServeConfig([], env);
 
     // Assess
-    expect(config.selective).toEqual({ mode: 'score', greylistScore: 3, s25rWeight: 2, s25rIpv6: 'skip' });
+    expect(config.selective).toEqual({ mode: 'score', greylistScore: 3, s25rWeight: 2, s25rIpv6: 'skip', signalWeights: DEFAULT_CLIENT_SIGNAL_WEIGHTS });
     expect(config.dnsLists.map((z) => `${z.kind}:${z.zone}=${z.weight}`)).toEqual(['dnsbl:a.example=2', 'dnsbl:b.example=1', 'dnswl:w.example=5']);
     expect(config.dnsTimeoutMs).toBe(250);
     expect(config.dnsServers).toEqual(['127.0.0.1:53']);

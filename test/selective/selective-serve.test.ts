@@ -170,7 +170,7 @@ describe('greygate serve --selective score with DNS lists', () => {
       'action=greylist, reason=new, client_name=mail.example.net, client_address=198.51.100.7, sender=alice@example.net, recipient=bob@example.org, signals=dnsbl:bl.test',
     );
     expect(info).toContain(
-      'action=pass, reason=dnswl, client_name=unknown, client_address=203.0.113.9, sender=alice@example.net, recipient=bob@example.org, signals=s25r:0|dnswl:wl.test',
+      'action=pass, reason=dnswl, client_name=unknown, client_address=203.0.113.9, sender=alice@example.net, recipient=bob@example.org, signals=s25r:0|no-verified-name|dnswl:wl.test',
     );
     // The block list was asked once: the HTTP request was answered from the cache.
     expect(dns.queryCount('7.100.51.198.bl.test')).toBe(1);
@@ -203,5 +203,51 @@ describe('greygate serve --selective score with DNS lists', () => {
     expect(elapsedMs).toBeLessThan(300 + 500);
     expect(unnamed).toMatchObject({ verdict: 'greylist', reason: 'new' });
     expect(h.logger.messages('info').some((m) => m.endsWith('signals=dns-error:bl.test:timeout|dns-error:wl.test:timeout'))).toBe(true);
+  });
+});
+
+describe('greygate serve --selective score with client signals', () => {
+  it('greylists a well-named server whose HELO is an address literal or another organisation\'s name, and says which', async () => {
+    // Prepare
+    h = await startServeHarness([
+      '--selective', 'score', '--delay', '2',
+      '--signal-weight', 'helo-ip-literal=1', '--signal-weight', 'helo-other-org=1',
+    ]);
+
+    // Act
+    const answers = await sendPolicyRequests(h.policyAddress, [
+      fields('192.0.2.10', 'mail.example.net', T0, { helo_name: 'mail.example.net' }),
+      fields('192.0.2.11', 'mx.example.net', T0, { helo_name: '[192.0.2.11]' }),
+      fields('192.0.2.12', 'host.example-hoster.net', T0, { helo_name: 'mail-yw1-f169.google.com' }),
+      fields('192.0.2.13', 'smtp.example.net', T0, { helo_name: 'WORKSTATION' }),
+    ]);
+
+    // Assess: a bare-word HELO is shown but, without a weight, not counted
+    expect(answers).toEqual([
+      'DUNNO',
+      'DEFER_IF_PERMIT 4.2.0 Greylisted, please retry in 2 seconds',
+      'DEFER_IF_PERMIT 4.2.0 Greylisted, please retry in 2 seconds',
+      'DUNNO',
+    ]);
+    const info = h.logger.messages('info');
+    expect(info).toContain(
+      'action=greylist, reason=new, client_name=mx.example.net, client_address=192.0.2.11, sender=alice@example.net, recipient=bob@example.org, signals=helo-ip-literal',
+    );
+    expect(info).toContain(
+      'action=greylist, reason=new, client_name=host.example-hoster.net, client_address=192.0.2.12, sender=alice@example.net, recipient=bob@example.org, signals=helo-other-org',
+    );
+    expect(info).toContain(
+      'action=pass, reason=not suspicious, client_name=smtp.example.net, client_address=192.0.2.13, sender=alice@example.net, recipient=bob@example.org, signals=helo-bare-word',
+    );
+  });
+
+  it('refuses a weight for a signal it does not know, given twice, or outside score mode, naming the flag', async () => {
+    await expect(startServeHarness(['--selective', 'score', '--signal-weight', 'helo-funny=1'])).rejects.toThrow(
+      /--signal-weight: "helo-funny=1" is not valid; expected NAME=W with NAME one of no-verified-name, helo-ip-literal/,
+    );
+    await expect(startServeHarness(['--selective', 'score', '--signal-weight', 'helo-localhost=1', '--signal-weight', 'helo-localhost=2'])).rejects.toThrow(
+      /helo-localhost is given more than once/,
+    );
+    await expect(startServeHarness(['--selective', 's25r', '--signal-weight', 'helo-localhost=1'])).rejects.toThrow(/has no effect without --selective score/);
   });
 });
