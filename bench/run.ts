@@ -7,6 +7,8 @@
 // Section 3 — the bridge: policy port direct vs through greygate-bridge → HTTP API, bridge RSS.
 // Section 4 — DynamoDB: decisions through the app on dynalite, then with 20 ms per call injected.
 // Section 5 — the Lambda bundle: size, cold import + first decision against dynalite.
+// Section 6 — effectiveness: a modelled trace of legit senders and bots, per configuration: bots
+// stopped, legit mail accepted at once, legit delay (effectiveness-bench.ts).
 
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bridgeBench } from './bridge-bench.ts';
 import { dynamoDbBench } from './dynamodb-bench.ts';
+import { effectivenessBench } from './effectiveness-bench.ts';
 import { lambdaBundleBench } from './lambda-bundle-bench.ts';
 import { runPolicyLoad, type LoadResult } from './policy-load.ts';
 import { cpuSeconds, freePort, peakRssMiB, startProcess, waitForPort, type Started } from './processes.ts';
@@ -171,13 +174,14 @@ async function selectiveSection(): Promise<void> {
   }
 }
 
-/** BENCH_ONLY=policy,selective,bridge,dynamodb,lambda runs a subset; all by default. */
+/** BENCH_ONLY=policy,selective,bridge,dynamodb,lambda,effectiveness runs a subset; all by default. */
 const SECTIONS: Array<[string, () => Promise<void>]> = [
   ['policy', policySection],
   ['selective', selectiveSection],
   ['bridge', () => bridgeBench({ seconds: SECONDS })],
   ['dynamodb', () => dynamoDbBench({ seconds: SECONDS })],
   ['lambda', lambdaBundleBench],
+  ['effectiveness', () => effectivenessBench()],
 ];
 
 async function main(): Promise<void> {
