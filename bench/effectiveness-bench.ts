@@ -139,14 +139,7 @@ export const EFFECTIVENESS_CONFIGURATIONS: readonly Configuration[] = [
   { name: 'plain (Postgrey-compatible)', args: [] },
   { name: '--selective=s25r', args: ['--selective', 's25r'] },
   { name: '--client-identity=org', args: ['--client-identity', 'org'] },
-  {
-    name: 'org + score + HELO signals',
-    args: [
-      '--client-identity', 'org', '--selective', 'score',
-      '--signal-weight', 'helo-ip-literal=1', '--signal-weight', 'helo-localhost=1',
-      '--signal-weight', 'helo-bare-word=1', '--signal-weight', 'helo-other-org=1',
-    ],
-  },
+  { name: '--preset=recommended', args: ['--preset', 'recommended'] },
 ];
 
 export async function effectivenessBench(opts: { configurations?: readonly Configuration[]; legit?: number; bots?: number; seed?: number } = {}): Promise<void> {

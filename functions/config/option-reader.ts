@@ -7,6 +7,7 @@ import { scanArgs, type OptionSpec } from './cli-args.ts';
 import { lastValue, RUNTIME_NAMES, type Env, type Given, type OptionRow, type Runtime } from './option-row.ts';
 import { OPTION_ROWS, OPTIONS, type OptionName, type OptionValue } from './option-table.ts';
 import { parseBoolean } from './parsers.ts';
+import { PRESETS } from './presets.ts';
 import { UsageError } from './usage-error.ts';
 
 /** One runtime's options, parsed. */
@@ -14,10 +15,12 @@ export interface OptionReading {
   get<N extends OptionName>(name: N): OptionValue<N>;
   /** Whether this runtime takes the option at all. */
   takes(name: OptionName): boolean;
-  /** Given explicitly (a flag, a variable or a context value), not defaulted. */
+  /** Given explicitly (a flag, a variable or a context value), not defaulted nor filled by the preset. */
   given(name: OptionName): boolean;
   /** What a message names for this option: what it was given as, else the runtime's usual form. */
   label(name: OptionName): string;
+  /** The text it was given as, and where (a flag, a variable, the preset); undefined = defaulted. */
+  raw(name: OptionName): Given | undefined;
   /** Command-line words that are not options. */
   readonly positionals: readonly string[];
 }
@@ -38,14 +41,42 @@ function rowOf(name: string): OptionRow {
   return found;
 }
 
-export function readOptions(runtime: Runtime, source: OptionSource, env: Env = {}): OptionReading {
+/**
+ * The source with `--preset`'s values under it: a preset fills only what the source leaves unset,
+ * so an admin's flag or variable always wins (presets.ts).
+ */
+function withPreset(runtime: Runtime, source: OptionSource, env: Env): OptionSource {
+  if (!OPTIONS.preset.runtimes.includes(runtime) || source.helpOnly) return source;
+  const given = source.given(OPTIONS.preset);
+  const name = OPTIONS.preset.read(given, { runtime, env });
+  const values = PRESETS[name];
+  if (given === undefined || Object.keys(values).length === 0) return source;
+  for (const option of Object.keys(values)) {
+    if (!rowOf(option).runtimes.includes(runtime)) throw new Error(`internal: preset ${name} sets --${option}, which ${RUNTIME_NAMES[runtime]} does not take`);
+  }
+  const label = `${given.label}=${name}`;
+  return {
+    ...source,
+    given(row) {
+      const own = source.given(row);
+      if (own !== undefined) return own;
+      const preset = values[row.name];
+      return preset === undefined ? undefined : { values: preset, label, fromPreset: true };
+    },
+  };
+}
+
+export function readOptions(runtime: Runtime, plain: OptionSource, env: Env = {}): OptionReading {
+  const source = withPreset(runtime, plain, env);
   const values = new Map<string, unknown>();
   const labels = new Map<string, string>();
+  const raws = new Map<string, Given>();
   for (const row of OPTION_ROWS) {
     if (!row.runtimes.includes(runtime)) continue;
     const given = source.helpOnly && row.name !== 'help' ? undefined : source.given(row);
     if (given !== undefined) {
       labels.set(row.name, given.label);
+      raws.set(row.name, given);
       if (row.refusal !== undefined && refused(row, given)) throw new UsageError(`${given.label} is not supported: ${row.refusal}`);
     }
     values.set(row.name, row.read(given, { runtime, env }));
@@ -62,8 +93,12 @@ export function readOptions(runtime: Runtime, source: OptionSource, env: Env = {
       return values.get(name) as OptionValue<N>;
     },
     takes: (name: OptionName) => rowOf(name).runtimes.includes(runtime),
-    given: (name: OptionName) => labels.has(taken(name).name),
+    given: (name: OptionName) => {
+      const raw = raws.get(taken(name).name);
+      return raw !== undefined && raw.fromPreset !== true;
+    },
     label: (name: OptionName) => labels.get(name) ?? source.label(taken(name)),
+    raw: (name: OptionName) => raws.get(taken(name).name),
   });
 }
 

@@ -28,6 +28,8 @@ export interface Given {
   values: readonly string[];
   /** `--delay`, `GREYGATE_DELAY` or `greygate:delay`: what an error message names. */
   label: string;
+  /** Filled by `--preset`, not by the admin: it counts as a default where options are checked against each other. */
+  fromPreset?: boolean;
 }
 
 export interface ReadContext {

@@ -27,6 +27,7 @@ import {
   parseSingleLine,
   parseTokenSha256,
 } from './parsers.ts';
+import { PRESET_NAMES, PRESETS } from './presets.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Errors of policy/'s address parsers, which know nothing of UsageError, become one. */
@@ -307,6 +308,30 @@ export const OPTIONS = {
     doc: 'IPv6 prefix of the subnet key.',
     defaultText: String(DEFAULT_POLICY_CONFIG.ipv6Cidr),
     read: integer(DEFAULT_POLICY_CONFIG.ipv6Cidr, 1, 128, 'a prefix length 1-128'),
+  }),
+  preset: row('preset', {
+    form: PRESET_NAMES.join('|'),
+    cdk: { key: 'greygate:preset', prop: 'preset', shape: 'text' },
+    runtimes: POLICY_RUNTIMES,
+    group: 'greylisting',
+    help: 'recommended: organisation identity and selective greylisting on\nnames and HELO (see --print-config); none: Postgrey\'s defaults',
+    doc:
+      '`recommended`: ' +
+      Object.entries(PRESETS.recommended).map(([name, values]) => `\`--${name} ${values.join(',')}\``).join(', ') +
+      ' — the advice for new installations (docs/client-identity.md). Any option given as a flag or variable overrides the preset. `none`: Postgrey\'s defaults.',
+    defaultText: 'none',
+    read: choice(PRESET_NAMES, 'none', PRESET_NAMES.join(' or ')),
+  }),
+  'print-config': row('print-config', {
+    kind: 'flag',
+    env: null,
+    form: '',
+    runtimes: ['serve'],
+    group: 'meta',
+    help: 'print the effective configuration, as environment lines, and exit',
+    doc: '',
+    defaultText: '',
+    read: (given) => given !== undefined,
   }),
   'client-identity': row('client-identity', {
     form: 'net|org',

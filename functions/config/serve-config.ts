@@ -1,6 +1,7 @@
 // `greygate serve`'s projection of the option table: argv and the environment (flags win) into one
 // frozen ServeConfig. A bad value throws UsageError naming the flag or variable and the accepted form.
 
+import { printConfiguration } from './print-config.ts';
 import type { ListenAddress } from '../../policy/listen-address.ts';
 import { PACKAGED_WHITELIST_DIR } from '../packaged-files.ts';
 import { greylistingOptions, type GreylistingOptions } from './greylisting-options.ts';
@@ -43,7 +44,10 @@ export interface ServeConfig extends GreylistingOptions {
 const DEFAULT_CLIENT_WHITELISTS = Object.freeze([`${PACKAGED_WHITELIST_DIR}clients`, '/etc/greygate/whitelist_clients.local']);
 const DEFAULT_RECIPIENT_WHITELISTS = Object.freeze([`${PACKAGED_WHITELIST_DIR}recipients`, '/etc/greygate/whitelist_recipients.local']);
 
-export function parseServeConfig(argv: readonly string[], env: Env = {}): { config: ServeConfig; help: boolean; version: boolean } {
+export function parseServeConfig(
+  argv: readonly string[],
+  env: Env = {},
+): { config: ServeConfig; help: boolean; version: boolean; printConfig: string | null } {
   const reading = readOptions('serve', commandLineSource('serve', argv, env), env);
   const [extra] = reading.positionals;
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (see --help)`);
@@ -81,5 +85,10 @@ export function parseServeConfig(argv: readonly string[], env: Env = {}): { conf
     privacyKeyHex: reading.get('privacy-key'),
     tokenSha256,
   });
-  return { config, help: reading.get('help'), version: reading.get('version') };
+  return {
+    config,
+    help: reading.get('help'),
+    version: reading.get('version'),
+    printConfig: reading.get('print-config') ? printConfiguration('serve', reading) : null,
+  };
 }

@@ -15,13 +15,17 @@ import { enableLinearTimeRegExps } from './linear-regexp.ts';
 enableLinearTimeRegExps();
 
 async function runServe(argv: string[]): Promise<number> {
-  const { config, help, version } = parseServeConfig(argv, process.env);
+  const { config, help, version, printConfig } = parseServeConfig(argv, process.env);
   if (help) {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
   if (version) {
     process.stdout.write(`greygate ${DEFAULT_POLICY_CONFIG.version}\n`);
+    return 0;
+  }
+  if (printConfig !== null) {
+    process.stdout.write(printConfig);
     return 0;
   }
   const logger = createLogger({ format: config.logFormat, quiet: config.quiet, verbose: config.verbose });

@@ -17,6 +17,8 @@ export interface GreygatePolicySettings {
   retryWindowHours?: number;
   /** GREYGATE_AUTO_WHITELIST_CLIENTS: passes before a client is whitelisted; 0 disables. */
   autoWhitelistClients?: number;
+  /** GREYGATE_PRESET: `recommended` fills the settings not given (functions/config/presets.ts). */
+  preset?: 'none' | 'recommended';
   /** GREYGATE_CLIENT_IDENTITY: `net` (subnet, Postgrey) or `org` (organisation of a stable verified host name). */
   clientIdentity?: 'net' | 'org';
   /** GREYGATE_REPORT_ONLY: decide and store, log the would-be answer, answer DUNNO. */
