@@ -4,7 +4,7 @@
 // admin never believes a setting is in effect when it is not.
 
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../core/policy-config.ts';
-import { DEFAULT_CLIENT_SIGNAL_WEIGHTS, type ClientSignalName, type ClientSignalWeights } from '../selective/client-signals.ts';
+import { DEFAULT_CLIENT_SIGNAL_WEIGHTS, type ClientSignalName, type ClientSignalWeights } from '../selective/selective.ts';
 import type { DnsListZone, SelectiveSettings } from '../selective/selective.ts';
 import type { Env } from './option-row.ts';
 import type { OptionReading } from './option-reader.ts';

@@ -9,8 +9,7 @@
 import { hostname as osHostname } from 'node:os';
 import { parseInetAddress, parseSocketMode, parseUnixAddress } from '../../policy/listen-address.ts';
 import { DEFAULT_POLICY_CONFIG } from '../core/policy-config.ts';
-import { CLIENT_SIGNAL_NAMES } from '../selective/client-signals.ts';
-import { DEFAULT_DNSBL_WEIGHT, DEFAULT_DNSWL_WEIGHT, DEFAULT_SELECTIVE_SETTINGS } from '../selective/selective.ts';
+import { CLIENT_SIGNAL_NAMES, DEFAULT_DNSBL_WEIGHT, DEFAULT_DNSWL_WEIGHT, DEFAULT_SELECTIVE_SETTINGS } from '../selective/selective.ts';
 import { choice, integer, lastValue, list, onOff, row, single, type OptionRow, type ReadContext } from './option-row.ts';
 import {
   MAX_DNS_LIST_WEIGHT,

@@ -4,7 +4,7 @@
 
 import { isIP } from 'node:net';
 import { parseInetAddress } from '../../policy/listen-address.ts';
-import { CLIENT_SIGNAL_NAMES, type ClientSignalName } from '../selective/client-signals.ts';
+import { CLIENT_SIGNAL_NAMES, type ClientSignalName } from '../selective/selective.ts';
 import type { DnsListKind, DnsListZone } from '../selective/selective.ts';
 import { UsageError } from './usage-error.ts';
 

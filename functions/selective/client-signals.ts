@@ -10,31 +10,6 @@ import type { ParseDomain } from '../core/client-identity.ts';
 import type { ClientSignalName } from '../core/signals.ts';
 import type { PolicyRequest } from '../core/types.ts';
 
-export type { ClientSignalName };
-
-export const CLIENT_SIGNAL_NAMES: readonly ClientSignalName[] = Object.freeze([
-  'no-verified-name',
-  'helo-ip-literal',
-  'helo-localhost',
-  'helo-bare-word',
-  'helo-other-org',
-]);
-
-export type ClientSignalWeights = Readonly<Record<ClientSignalName, number>>;
-
-/**
- * All 0 by default: score mode decides as before the signals existed, and the log and answer show
- * them so an admin can see what a weight would do before giving one. `--preset=recommended` gives
- * them weights. `no-verified-name` overlaps S25R's rule 0, which already counts an `unknown` name.
- */
-export const DEFAULT_CLIENT_SIGNAL_WEIGHTS: ClientSignalWeights = Object.freeze({
-  'no-verified-name': 0,
-  'helo-ip-literal': 0,
-  'helo-localhost': 0,
-  'helo-bare-word': 0,
-  'helo-other-org': 0,
-});
-
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 function isAddressLiteral(helo: string): boolean {
@@ -68,9 +43,4 @@ export function clientSignals(request: Pick<PolicyRequest, 'clientName' | 'heloN
     if (claimed !== null && actual !== null && claimed !== actual) signals.push('helo-other-org');
   }
   return signals;
-}
-
-/** What the signals add to the score. */
-export function clientSignalScore(signals: readonly ClientSignalName[], weights: ClientSignalWeights): number {
-  return signals.reduce((sum, signal) => sum + weights[signal], 0);
 }

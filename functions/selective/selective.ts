@@ -9,12 +9,11 @@
 //          greylisting starts at the threshold (--greylist-score).
 
 import type { S25rIpv6Mode, S25rResult } from './s25r.ts';
-import type { DnsListErrorCode, Signal } from '../core/signals.ts';
-import { clientSignalScore, DEFAULT_CLIENT_SIGNAL_WEIGHTS, type ClientSignalName, type ClientSignalWeights } from './client-signals.ts';
+import type { ClientSignalName, DnsListErrorCode, Signal } from '../core/signals.ts';
 
 export type SelectiveMode = 'off' | 's25r' | 'score';
 export type DnsListKind = 'dnsbl' | 'dnswl';
-export type { DnsListErrorCode, Signal };
+export type { ClientSignalName, DnsListErrorCode, Signal };
 
 /** One configured DNS list: `--dnsbl zone[=weight]` or `--dnswl zone[=weight]`. */
 export interface DnsListZone {
@@ -29,6 +28,35 @@ export interface DnsListResult extends DnsListZone {
   /** `error`: no usable answer; it counts as nothing, so it can never defer mail by itself. */
   listed: boolean | 'error';
   error?: DnsListErrorCode;
+}
+
+/** What the client says of itself (client-signals.ts raises them), weighed in score mode. */
+export const CLIENT_SIGNAL_NAMES: readonly ClientSignalName[] = Object.freeze([
+  'no-verified-name',
+  'helo-ip-literal',
+  'helo-localhost',
+  'helo-bare-word',
+  'helo-other-org',
+]);
+
+export type ClientSignalWeights = Readonly<Record<ClientSignalName, number>>;
+
+/**
+ * All 0 by default: score mode decides as before the signals existed, and the log and answer show
+ * them so an admin can see what a weight would do before giving one. `--preset=recommended` gives
+ * them weights. `no-verified-name` overlaps S25R's rule 0, which already counts an `unknown` name.
+ */
+export const DEFAULT_CLIENT_SIGNAL_WEIGHTS: ClientSignalWeights = Object.freeze({
+  'no-verified-name': 0,
+  'helo-ip-literal': 0,
+  'helo-localhost': 0,
+  'helo-bare-word': 0,
+  'helo-other-org': 0,
+});
+
+/** What the signals add to the score. */
+export function clientSignalScore(signals: readonly ClientSignalName[], weights: ClientSignalWeights): number {
+  return signals.reduce((sum, signal) => sum + weights[signal], 0);
 }
 
 export interface SelectiveSettings {

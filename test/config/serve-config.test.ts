@@ -1,4 +1,4 @@
-import { DEFAULT_CLIENT_SIGNAL_WEIGHTS } from '../../functions/selective/client-signals.ts';
+import { DEFAULT_CLIENT_SIGNAL_WEIGHTS } from '../../functions/selective/selective.ts';
 import { describe, expect, it } from 'vitest';
 import { envName } from '../../functions/config/env-name.ts';
 import { parseRetryWindow } from '../../functions/config/parsers.ts';
