@@ -139,6 +139,7 @@ export const EFFECTIVENESS_CONFIGURATIONS: readonly Configuration[] = [
   { name: 'plain (Postgrey-compatible)', args: [] },
   { name: '--selective=s25r', args: ['--selective', 's25r'] },
   { name: '--client-identity=org', args: ['--client-identity', 'org'] },
+  { name: 'org + auto-whitelist-orgs=5', args: ['--client-identity', 'org', '--auto-whitelist-orgs', '5'] },
   { name: '--preset=recommended', args: ['--preset', 'recommended'] },
 ];
 

@@ -53,6 +53,7 @@ export function greylistingOptions(reading: OptionReading, env: Env): Greylistin
     ipv6Cidr: reading.get('ipv6cidr'),
     autoWhitelistClients: reading.get('auto-whitelist-clients'),
     clientIdentity: reading.get('client-identity'),
+    autoWhitelistOrgs: reading.get('auto-whitelist-orgs'),
     hostname: reading.get('hostname'),
     version: DEFAULT_POLICY_CONFIG.version,
     timeZone: localTimeZone(env),

@@ -313,7 +313,7 @@ export const OPTIONS = {
     cdk: { key: 'greygate:preset', prop: 'preset', shape: 'text' },
     runtimes: POLICY_RUNTIMES,
     group: 'greylisting',
-    help: 'recommended: organisation identity and selective greylisting on\nnames and HELO (see --print-config); none: Postgrey\'s defaults',
+    help: 'recommended: organisation identity and whitelisting, selective on\nnames and HELO (see --print-config); none: Postgrey\'s defaults',
     doc:
       '`recommended`: ' +
       Object.entries(PRESETS.recommended).map(([name, values]) => `\`--${name} ${values.join(',')}\``).join(', ') +
@@ -345,6 +345,19 @@ export const OPTIONS = {
       '(docs/client-identity.md).',
     defaultText: DEFAULT_POLICY_CONFIG.clientIdentity,
     read: choice(['net', 'org'] as const, DEFAULT_POLICY_CONFIG.clientIdentity, 'net or org'),
+  }),
+  'auto-whitelist-orgs': row('auto-whitelist-orgs', {
+    form: 'N',
+    cdk: { key: 'greygate:autoWhitelistOrgs', prop: 'autoWhitelistOrgs', shape: 'int' },
+    runtimes: POLICY_RUNTIMES,
+    group: 'greylisting',
+    help: 'whitelist an organisation after N passed triplets of its stable-named\nhosts (0 disables)',
+    doc:
+      'Whitelist an organisation (of stable verified host names, docs/client-identity.md) after N of its triplets ' +
+      'passed after a retry, at most one counted per hour; until it is quiet for max-age its hosts pass at once ' +
+      '(`org-awl`). Its hosts are then counted per organisation instead of per address. 0 disables.',
+    defaultText: String(DEFAULT_POLICY_CONFIG.autoWhitelistOrgs),
+    read: integer(DEFAULT_POLICY_CONFIG.autoWhitelistOrgs, 0, 1_000_000, 'a whole number N >= 0 (0 disables)'),
   }),
   'report-only': row('report-only', {
     kind: 'flag',

@@ -3,7 +3,7 @@
 // each value came from.
 //
 // `recommended` is the combination the effectiveness bench measures best (`npm run bench`, section
-// effectiveness; docs/client-identity.md): big senders keyed by organisation, greylisting only for
+// effectiveness; docs/client-identity.md): big senders keyed and whitelisted by organisation, greylisting only for
 // clients whose name or HELO looks like a bot's. The default stays Postgrey's behaviour, for
 // drop-in users.
 
@@ -18,6 +18,7 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<Record<string, readon
   none: {},
   recommended: {
     'client-identity': ['org'],
+    'auto-whitelist-orgs': ['5'],
     selective: ['score'],
     'signal-weight': ['helo-ip-literal=1', 'helo-localhost=1', 'helo-bare-word=1', 'helo-other-org=1'],
   },

@@ -1,6 +1,7 @@
 // The greylisting decision (postgrey.md §2, steps 3–12), as data: the answer, the records to write
 // and the events worth a log line. The caller supplies the stored state and the clocks.
 
+import type { AwlTarget } from './keys.ts';
 import type { PolicyConfig } from './policy-config.ts';
 import { maxAgeSeconds, recordLifetimes } from './record-lifetime.ts';
 import { greylistAction, passHeader } from './reply-text.ts';
@@ -24,6 +25,11 @@ export interface DecideContext {
   now: number;
   /** The real clock in epoch seconds, for the header's `%d`. */
   realNow: number;
+  /**
+   * Whose auto-whitelist the store's client record is (keys.ts's decisionPlan). Absent: the
+   * client's address under `--auto-whitelist-clients`, as Postgrey.
+   */
+  awl?: AwlTarget | null;
 }
 
 /** Steps 3–5: whitelisted clients and recipients pass untouched, and nothing is stored. */
@@ -53,8 +59,8 @@ function liveTriplet(record: TripletRecord | null, now: number, config: PolicyCo
   return record;
 }
 
-function liveClient(record: ClientRecord | null, now: number, config: PolicyConfig): ClientRecord | null {
-  if (record === null || config.autoWhitelistClients <= 0) return null;
+function liveClient(record: ClientRecord | null, now: number, threshold: number, config: PolicyConfig): ClientRecord | null {
+  if (record === null || threshold <= 0) return null;
   if (now - record.lastSeen > maxAgeSeconds(config)) return null;
   return record;
 }
@@ -76,18 +82,20 @@ function clientRecord(count: number, now: number, config: PolicyConfig): ClientR
  */
 export function decide(request: PolicyRequest, state: DecisionState, ctx: DecideContext): Decision {
   const { config, now } = ctx;
-  const threshold = config.autoWhitelistClients;
+  const awl = ctx.awl === undefined ? ({ kind: 'client', threshold: config.autoWhitelistClients } as const) : ctx.awl;
+  const threshold = awl?.threshold ?? 0;
   const events: DecisionEvent[] = [];
   const writes: DecisionWrites = {};
 
-  // Step 6: an auto-whitelisted client passes before any triplet work, and creates no triplet.
-  const client = liveClient(state.client, now, config);
+  // Step 6: an auto-whitelisted client (or organisation) passes before any triplet work, and
+  // creates no triplet.
+  const client = liveClient(state.client, now, threshold, config);
   if (client !== null && client.count >= threshold) {
     // A `last` in the future (clock skew, policy_test_time) is refreshed too, so it cannot stick.
     if (now >= client.lastSeen + AWL_INTERVAL_SECONDS || client.lastSeen > now) {
       writes.client = clientRecord(client.count + 1, now, config);
     }
-    return { verdict: 'pass', reason: 'client-awl', action: 'DUNNO', writes, events };
+    return { verdict: 'pass', reason: awl?.kind === 'org' ? 'org-awl' : 'client-awl', action: 'DUNNO', writes, events };
   }
 
   // Step 7.
@@ -121,7 +129,7 @@ export function decide(request: PolicyRequest, state: DecisionState, ctx: Decide
     if (client === null || now >= client.lastSeen + AWL_INTERVAL_SECONDS) {
       const count = (client?.count ?? 0) + 1;
       writes.client = clientRecord(count, now, config);
-      if (count === threshold) events.push({ kind: 'client-whitelisted', count });
+      if (count === threshold) events.push(awl?.kind === 'org' ? { kind: 'org-whitelisted', count, org: awl.org } : { kind: 'client-whitelisted', count });
     }
   }
 

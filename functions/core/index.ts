@@ -18,7 +18,8 @@ export { MAX_ATTRIBUTE_LENGTH, POLICY_REQUEST_ATTRIBUTES, REQUIRED_ATTRIBUTES, p
 export type { ParseErrorCode, ParseResult } from './policy-request.ts';
 export { normalizeSender } from './sender.ts';
 export { clientAwlKey, clientNetKey } from './client-net.ts';
-export { decisionKeys, tripletKey } from './keys.ts';
+export { decisionKeys, decisionPlan, tripletKey } from './keys.ts';
+export type { AwlTarget, DecisionPlan } from './keys.ts';
 export { ClientWhitelistMatcher, parseClientWhitelist } from './client-whitelist.ts';
 export type { ClientWhitelistEntry, ParsedWhitelist } from './client-whitelist.ts';
 export { RecipientWhitelistMatcher, parseRecipientWhitelist } from './recipient-whitelist.ts';

@@ -13,6 +13,7 @@ const POSTGREY_REASONS: Readonly<Record<Reason, string>> = {
   'client-whitelist': 'client whitelist',
   'recipient-whitelist': 'recipient whitelist',
   'client-awl': 'client AWL',
+  'org-awl': 'org AWL',
   // greygate's own, worded in Postgrey's style
   'not-suspicious': 'not suspicious',
   dnswl: 'dnswl',

@@ -22,6 +22,11 @@ export interface PolicyConfig {
    * stable verified host name, else the subnet (client-identity.ts).
    */
   clientIdentity: 'net' | 'org';
+  /**
+   * Organisation auto-whitelist threshold: passes counted per organisation of a stable verified
+   * host name (keys.ts's AwlTarget); 0 disables, and clients are then counted per address.
+   */
+  autoWhitelistOrgs: number;
   /** Value of `%h`. */
   hostname: string;
   /** Value of `%v` (greygate's version). */
@@ -42,6 +47,7 @@ export const DEFAULT_POLICY_CONFIG: Readonly<PolicyConfig> = Object.freeze({
   ipv6Cidr: 64,
   autoWhitelistClients: 5,
   clientIdentity: 'net',
+  autoWhitelistOrgs: 0,
   hostname: 'localhost',
   version: '0.1.0',
   timeZone: 'UTC',

@@ -30,6 +30,8 @@ export type Reason =
   | 'client-whitelist'
   | 'recipient-whitelist'
   | 'client-awl'
+  /** The client's organisation earned the auto-whitelist (`--auto-whitelist-orgs`). */
+  | 'org-awl'
   /** Selective greylisting: the client looks like a real mail server, so it is not greylisted. */
   | 'not-suspicious'
   /** Selective greylisting (score mode): a DNS allow-list hit kept the client from being greylisted. */
@@ -73,6 +75,7 @@ export interface DecisionWrites {
 /** Something worth a log line that is not the per-request line itself. */
 export type DecisionEvent =
   | { kind: 'client-whitelisted'; count: number }
+  | { kind: 'org-whitelisted'; count: number; org: string }
   | { kind: 'corrected-future-first-seen' };
 
 export interface Decision {

@@ -10,6 +10,8 @@ export function logDecision(logger: Logger, request: PolicyRequest, decision: De
   for (const event of decision.events) {
     if (event.kind === 'client-whitelisted') {
       logger.info(formatWhitelistedLine(request), { event: 'client-whitelisted', count: event.count, client_address: request.clientAddress });
+    } else if (event.kind === 'org-whitelisted') {
+      logger.info(`whitelisted organisation: ${event.org} (${event.count} passes)`, { event: 'org-whitelisted', count: event.count, org: event.org });
     } else if (event.kind === 'corrected-future-first-seen') {
       logger.warn('correcting date for first seen in the future!', { event: 'corrected-future-first-seen', client_address: request.clientAddress });
     }

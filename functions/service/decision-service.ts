@@ -4,7 +4,7 @@
 // `serve`'s policy listener and the Lambda all call `check`; none of them talks to the store for a
 // decision directly.
 
-import { decide, decisionKeys, whitelistDecision, type Whitelists } from '../core/index.ts';
+import { decide, decisionPlan, whitelistDecision, type Whitelists } from '../core/index.ts';
 import type { ParseDomain } from '../core/client-identity.ts';
 import type { PolicyConfig } from '../core/policy-config.ts';
 import type { Decision, PolicyRequest } from '../core/types.ts';
@@ -26,7 +26,7 @@ export interface DecisionServiceDeps {
   selective?: SelectiveCheck | null;
   /** Told whether each decision that needed the store could be stored (/healthz reads it). */
   storeHealth?: StoreHealth;
-  /** The Public Suffix List lookup; required when `config.clientIdentity` is `org`. */
+  /** The Public Suffix List lookup; required with `config.clientIdentity` `org` or `autoWhitelistOrgs` > 0. */
   parseDomain?: ParseDomain;
   /** `--report-only`: every decision is made and stored, and answered DUNNO (see reportOnly()). */
   reportOnly?: boolean;
@@ -37,16 +37,16 @@ export interface DecisionService {
 }
 
 /**
- * The Public Suffix List lookup, when the configuration needs it: the organisation identity, or a
- * weight on score mode's `helo-other-org` signal. Loaded here, on demand, so that other
- * configurations never load the list (public-suffix-list.ts).
+ * The Public Suffix List lookup, when the configuration needs it: the organisation identity or
+ * auto-whitelist, or a weight on score mode's `helo-other-org` signal. Loaded here, on demand, so
+ * that other configurations never load the list (public-suffix-list.ts).
  */
 export async function publicSuffixListFor(config: {
-  policy: Pick<PolicyConfig, 'clientIdentity'>;
+  policy: Pick<PolicyConfig, 'clientIdentity' | 'autoWhitelistOrgs'>;
   selective: Pick<SelectiveSettings, 'mode' | 'signalWeights'>;
 }): Promise<{ parseDomain?: ParseDomain }> {
   const forHelo = config.selective.mode === 'score' && config.selective.signalWeights['helo-other-org'] > 0;
-  if (config.policy.clientIdentity !== 'org' && !forHelo) return {};
+  if (config.policy.clientIdentity !== 'org' && config.policy.autoWhitelistOrgs === 0 && !forHelo) return {};
   const { parseDomainWithPsl } = await import('./public-suffix-list.ts');
   return { parseDomain: parseDomainWithPsl };
 }
@@ -90,10 +90,10 @@ function decisionService(deps: DecisionServiceDeps): DecisionService {
       const realNow = Math.floor(clock() / 1000);
       // Postgrey's test hook: `policy_test_time` replaces "now" for the decision, not for %d.
       const now = request.policyTestTime ?? realNow;
-      const keys = decisionKeys(request, config, hashKey, deps.parseDomain);
+      const { keys, awl } = decisionPlan(request, config, hashKey, deps.parseDomain);
       let decision: Decision;
       try {
-        decision = await store.runDecision(keys, now, (state) => decide(request, state, { config, now, realNow }));
+        decision = await store.runDecision(keys, now, (state) => decide(request, state, { config, now, realNow, awl }));
       } catch (err) {
         health?.failed(err);
         throw err;

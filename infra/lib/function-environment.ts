@@ -14,7 +14,7 @@ const TOP_LEVEL_PROPS = ['tokenSha256', 'privacy', 'logRetentionDays', 'metricsN
 const POLICY_PROPS = [
   'delaySeconds', 'maxAgeDays', 'retryWindowHours', 'autoWhitelistClients', 'greylistAction', 'greylistText',
   'xGreylistHeader', 'lookupByHost', 'ipv4Cidr', 'ipv6Cidr', 'hostname', 'selective', 's25rIpv6', 's25rWeight',
-  'greylistScore', 'dnsbl', 'dnswl', 'dnsTimeoutMs', 'reportOnly', 'clientIdentity', 'signalWeight', 'preset',
+  'greylistScore', 'dnsbl', 'dnswl', 'dnsTimeoutMs', 'reportOnly', 'clientIdentity', 'signalWeight', 'preset', 'autoWhitelistOrgs',
 ] as const satisfies readonly (keyof GreygatePolicySettings)[];
 
 function policyProp(prop: string): keyof GreygatePolicySettings {

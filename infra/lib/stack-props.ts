@@ -21,6 +21,8 @@ export interface GreygatePolicySettings {
   preset?: 'none' | 'recommended';
   /** GREYGATE_CLIENT_IDENTITY: `net` (subnet, Postgrey) or `org` (organisation of a stable verified host name). */
   clientIdentity?: 'net' | 'org';
+  /** GREYGATE_AUTO_WHITELIST_ORGS: passes before an organisation of stable-named hosts is whitelisted; 0 disables. */
+  autoWhitelistOrgs?: number;
   /** GREYGATE_REPORT_ONLY: decide and store, log the would-be answer, answer DUNNO. */
   reportOnly?: boolean;
   /** GREYGATE_GREYLIST_ACTION: the action word, e.g. DEFER_IF_PERMIT or 451. */

@@ -13,9 +13,10 @@ import { parseGreygateContext } from '../../infra/lib/greygate-context.ts';
 const RECOMMENDED_WEIGHTS = { 'no-verified-name': 0, 'helo-ip-literal': 1, 'helo-localhost': 1, 'helo-bare-word': 1, 'helo-other-org': 1 };
 
 describe('--preset=recommended', () => {
-  it('turns on organisation identity and score mode with the HELO signals weighed', () => {
+  it('turns on organisation identity and whitelisting, and score mode with the HELO signals weighed', () => {
     const { config } = parseServeConfig(['--preset=recommended']);
     expect(config.policy.clientIdentity).toBe('org');
+    expect(config.policy.autoWhitelistOrgs).toBe(5);
     expect(config.selective.mode).toBe('score');
     expect(config.selective.signalWeights).toEqual(RECOMMENDED_WEIGHTS);
   });
@@ -24,6 +25,7 @@ describe('--preset=recommended', () => {
     for (const argv of [[], ['--preset', 'none']]) {
       const { config } = parseServeConfig(argv);
       expect(config.policy.clientIdentity).toBe('net');
+      expect(config.policy.autoWhitelistOrgs).toBe(0);
       expect(config.selective.mode).toBe('off');
     }
   });
