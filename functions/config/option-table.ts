@@ -96,6 +96,7 @@ export const DEFAULT_DEFER_ACTION = 'DEFER_IF_PERMIT 4.3.0 greylisting service u
  * handshake and DynamoDB, and leaves most of Postfix's budget unused.
  */
 export const DEFAULT_BRIDGE_TIMEOUT_MS = 3000;
+export const DEFAULT_STACK_NAME = 'Greygate';
 export const DEFAULT_METRICS_NAMESPACE = 'Greygate';
 
 export const OPTIONS = {
@@ -711,6 +712,25 @@ export const OPTIONS = {
     // A month covers the usual "why was this mail delayed last week?" questions; logs cost by volume.
     defaultText: '30',
     read: integer(30, 1, 10_000, 'a whole number of days'),
+  }),
+  'stack-name': row('stack-name', {
+    flag: false,
+    env: null,
+    form: 'NAME',
+    cdk: { key: 'greygate:stackName', prop: 'stackName', shape: 'text' },
+    runtimes: ['cdk'],
+    group: 'deployment',
+    help: '',
+    doc: 'the CloudFormation stack the stand-alone app deploys; another name deploys a second, separate greygate',
+    defaultText: '`Greygate`',
+    read: single((raw, label) => {
+      const value = raw.trim();
+      // CloudFormation's rule for stack names.
+      if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(value)) {
+        throw new UsageError(`${label}: "${value}" is not a CloudFormation stack name (a letter, then letters, digits and hyphens, at most 128 characters)`);
+      }
+      return value;
+    }, DEFAULT_STACK_NAME),
   }),
   'alarm-email': row('alarm-email', {
     flag: false,

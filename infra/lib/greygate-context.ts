@@ -159,6 +159,14 @@ export function parseGreygateContext(context: Readonly<Record<string, unknown>>)
   return settings;
 }
 
+/** The stand-alone app's stack name: greygate:stackName, checked by its option-table row. */
+export function readStackName(node: Node): string {
+  const key = contextKey(OPTIONS['stack-name']);
+  const value = node.tryGetContext(key) as unknown;
+  const given = value === undefined ? undefined : { values: [text(key, value)], label: key };
+  return usage(() => OPTIONS['stack-name'].read(given, { runtime: 'cdk', env: {} }));
+}
+
 /** The settings from a construct tree's context (the App's, for the CDK app). */
 export function readGreygateContext(node: Node): GreygateSettings {
   return parseGreygateContext(node.getAllContext() as Record<string, unknown>);

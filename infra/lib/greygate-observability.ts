@@ -5,7 +5,7 @@
 // Every alarm notifies one SNS topic (and an e-mail address when greygate:alarmEmail is set), on
 // ALARM and on OK. Missing data is "not breaching": a quiet night is not an outage.
 
-import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -48,6 +48,8 @@ export interface GreygateObservabilityProps {
   fn: LambdaFunction;
   table: Table;
   metricsNamespace: string;
+  /** Global to the account: unique per deployment and region (infra/lib/greygate.ts derives it). */
+  dashboardName: string;
   alarmEmail?: string;
 }
 
@@ -145,10 +147,8 @@ export class GreygateObservability extends Construct {
       ),
     };
 
-    const stack = Stack.of(this);
     this.dashboard = new Dashboard(this, 'Dashboard', {
-      // Dashboards are global to the account; the region keeps two regional deployments apart.
-      dashboardName: `${stack.stackName}-${Aws.REGION}`,
+      dashboardName: props.dashboardName,
       defaultInterval: Duration.days(1),
       widgets: [
         [

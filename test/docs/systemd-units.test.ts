@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseBridgeConfig } from '../../bridge/bridge-config.ts';
 import { REPO_ROOT as root } from '../../build/bundle-options.ts';
+import { OPTION_ROWS } from '../../functions/config/option-table.ts';
 import { parseServeConfig } from '../../functions/config/serve-config.ts';
 
 interface UnitBlock {
@@ -33,6 +34,21 @@ function unitBlocks(doc: string): UnitBlock[] {
     else if (edit?.[1]) blocks.push({ doc, service: `${edit[1]}.service`, dropIn: true, text: text ?? '' });
   }
   return blocks;
+}
+
+/** The ```ini blocks headed `# /etc/default/NAME`: the environment files the units read. */
+function environmentFiles(doc: string): Map<string, Record<string, string>> {
+  const markdown = readFileSync(join(root, 'docs', doc), 'utf8');
+  const files = new Map<string, Record<string, string>>();
+  for (const [, path, text] of markdown.matchAll(/^```ini\n# (\/etc\/default\/\S+)\n([\s\S]*?)^```$/gm)) {
+    const vars: Record<string, string> = {};
+    for (const line of (text ?? '').split('\n')) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+      if (m?.[1] !== undefined && m[2] !== undefined) vars[m[1]] = m[2];
+    }
+    if (path !== undefined) files.set(path, vars);
+  }
+  return files;
 }
 
 /** The unit as systemd would load it: the unit's lines, then a drop-in's (later settings win). */
@@ -70,6 +86,20 @@ function execStart(text: string): string[] {
 }
 
 const units = [...effectiveUnits(unitBlocks('postfix.md')), ...effectiveUnits(unitBlocks('bridge.md'))];
+const envFiles = new Map([...environmentFiles('postfix.md'), ...environmentFiles('bridge.md')]);
+
+/** The unit's EnvironmentFile=, which must be one of the files the docs show. */
+function environmentFile(text: string): { path: string; vars: Record<string, string> } {
+  const path = /^EnvironmentFile=-(\S+)$/m.exec(text)?.[1];
+  const vars = path === undefined ? undefined : envFiles.get(path);
+  if (path === undefined || vars === undefined) throw new Error(`EnvironmentFile=${path ?? ''}: no such file shown in the docs`);
+  return { path, vars };
+}
+
+/** The GREYGATE_* variables a runtime reads, from the option table. */
+function knownVariables(runtime: 'serve' | 'bridge'): string[] {
+  return OPTION_ROWS.flatMap((row) => (row.env !== null && row.runtimes.includes(runtime) ? [row.env] : []));
+}
 const work = mkdtempSync(join(tmpdir(), 'greygate-units-'));
 const tokenFile = join(work, 'token');
 writeFileSync(tokenFile, 'a-bridge-token-for-the-test\n', { mode: 0o600 });
@@ -102,13 +132,32 @@ describe('systemd units in the docs', () => {
     it('starts greygate with flags and variables that greygate accepts', () => {
       const unit = localized(text);
       const argv = execStart(unit);
-      const env = environment(unit);
+      // systemd: variables from EnvironmentFile= override those of Environment=.
+      const env = { ...environment(unit), ...environmentFile(unit).vars };
       if (name.includes('greygate-bridge')) {
         expect(argv.slice(0, 2)).toEqual([process.execPath, '/usr/local/lib/greygate/greygate-bridge.mjs']);
         expect(parseBridgeConfig(argv.slice(2), env).help).toBe(false);
       } else {
         expect(argv.slice(0, 2)).toEqual([join(root, 'bin/greygate.mjs'), 'serve']);
         expect(parseServeConfig(argv.slice(2), env).help).toBe(false);
+      }
+    });
+
+    it('runs as the greygate user, reads /etc/default/<name>, logs to the mail facility as <name> (like postgrey)', () => {
+      const service = name.includes('greygate-bridge') ? 'greygate-bridge' : 'greygate';
+      const lines = text.split('\n');
+      expect(lines).toContain('User=greygate');
+      expect(lines).toContain('Group=greygate');
+      expect(lines.some((l) => l.startsWith('DynamicUser='))).toBe(false);
+      expect(lines).toContain(`SyslogIdentifier=${service}`);
+      expect(lines).toContain('SyslogFacility=mail');
+      const { path, vars } = environmentFile(text);
+      expect(path).toBe(`/etc/default/${service}`);
+      const known = knownVariables(service === 'greygate' ? 'serve' : 'bridge');
+      expect(Object.keys(vars).length).toBeGreaterThan(0);
+      expect(Object.keys(vars).filter((v) => !known.includes(v))).toEqual([]);
+      for (const hardening of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes', 'CapabilityBoundingSet=']) {
+        expect(lines).toContain(hardening);
       }
     });
 

@@ -427,7 +427,7 @@ describe('greygate stack', () => {
     const { stack, template } = bareStack();
 
     // Assess
-    Annotations.fromStack(stack).hasWarning('/Greygate', Match.stringLikeRegexp('no greygate:tokenSha256'));
+    Annotations.fromStack(stack).hasWarning('/Greygate/Default', Match.stringLikeRegexp('no greygate:tokenSha256'));
     template.resourceCountIs('AWS::Lambda::Function', 1);
     expect(Annotations.fromStack(mainStack().stack).findWarning('*', Match.stringLikeRegexp('tokenSha256'))).toEqual([]);
   });
