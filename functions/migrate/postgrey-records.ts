@@ -5,7 +5,7 @@
 
 import type { PolicyConfig } from '../core/policy-config.ts';
 import { recordLifetimes } from '../core/record-lifetime.ts';
-import type { ClientRecord, DecisionWrites, TripletRecord } from '../core/types.ts';
+import type { ClientRecord, TripletRecord } from '../core/types.ts';
 
 export type SkipReason = 'malformed' | 'expired' | 'future';
 
@@ -82,5 +82,3 @@ export function mergeClient(held: ClientRecord | null, imported: ClientRecord): 
 function sameRecord<R extends object>(a: R, b: R): boolean {
   return (Object.keys(b) as Array<keyof R>).every((k) => a[k] === b[k]);
 }
-
-export type ImportWrites = DecisionWrites;
