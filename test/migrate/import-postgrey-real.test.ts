@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { examplePolicyRequest, sendPolicyRequests, type PolicyAttributes } from '../support/policy-client.ts';
 import { postgreyBinary, startPostgrey, type PostgreyProcess } from '../support/postgrey-process.ts';
