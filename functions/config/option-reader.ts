@@ -114,6 +114,7 @@ const OPTION_DOCS: Readonly<Record<Runtime, string>> = {
   bridge: '`greygate-bridge --help` and docs/bridge.md',
   cdk: 'docs/deploy.md',
   'create-table': '`greygate create-table --help`',
+  'import-postgrey': '`greygate import-postgrey --help` and docs/migration-from-postgrey.md',
 };
 
 /** Who else takes an option, for the message that refuses it. */

@@ -6,7 +6,7 @@ import { envName } from './env-name.ts';
 import { parseBoolean, parseChoice, parseInteger } from './parsers.ts';
 
 /** Who reads options: the daemons, the Lambda, the CDK app, and the one-shot commands. */
-export type Runtime = 'serve' | 'lambda' | 'bridge' | 'cdk' | 'create-table';
+export type Runtime = 'serve' | 'lambda' | 'bridge' | 'cdk' | 'create-table' | 'import-postgrey';
 
 export const RUNTIME_NAMES: Readonly<Record<Runtime, string>> = {
   serve: 'greygate serve',
@@ -14,6 +14,7 @@ export const RUNTIME_NAMES: Readonly<Record<Runtime, string>> = {
   bridge: 'greygate-bridge',
   cdk: 'the CDK app',
   'create-table': 'greygate create-table',
+  'import-postgrey': 'greygate import-postgrey',
 };
 
 export type OptionKind = 'value' | 'flag' | 'optional-value';

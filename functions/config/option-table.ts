@@ -206,7 +206,7 @@ export const OPTIONS = {
   delay: row('delay', {
     form: 'N',
     cdk: { key: 'greygate:delay', prop: 'delaySeconds', shape: 'int' },
-    runtimes: POLICY_RUNTIMES,
+    runtimes: [...POLICY_RUNTIMES, 'import-postgrey'],
     group: 'greylisting',
     help: 'seconds a new triplet must wait',
     doc: 'Seconds a new triplet is greylisted.',
@@ -216,7 +216,7 @@ export const OPTIONS = {
   'max-age': row('max-age', {
     form: 'N',
     cdk: { key: 'greygate:maxAge', prop: 'maxAgeDays', shape: 'int' },
-    runtimes: POLICY_RUNTIMES,
+    runtimes: [...POLICY_RUNTIMES, 'import-postgrey'],
     group: 'greylisting',
     help: 'days a passed triplet or auto-whitelisted client is kept',
     doc: 'Days a passed triplet, or an auto-whitelisted client, is remembered after it was last seen. Enforced at lookup.',
@@ -226,7 +226,7 @@ export const OPTIONS = {
   'retry-window': row('retry-window', {
     form: 'N|Nh',
     cdk: { key: 'greygate:retryWindow', prop: 'retryWindowHours', shape: 'retry-window' },
-    runtimes: POLICY_RUNTIMES,
+    runtimes: [...POLICY_RUNTIMES, 'import-postgrey'],
     group: 'greylisting',
     help: 'time allowed for the first successful retry, days or hours',
     doc: 'Time a greylisted sender has for its first successful retry; `Nh` means hours.',
@@ -543,7 +543,7 @@ export const OPTIONS = {
   // ---- storage and logs
   store: row('store', {
     form: 'sqlite|dynamodb',
-    runtimes: ['serve'],
+    runtimes: ['serve', 'import-postgrey'],
     group: 'storage',
     help: 'where greylist state lives',
     doc: 'Where greylist state lives.',
@@ -552,7 +552,7 @@ export const OPTIONS = {
   }),
   dbdir: row('dbdir', {
     form: 'DIR',
-    runtimes: ['serve'],
+    runtimes: ['serve', 'import-postgrey'],
     group: 'storage',
     help: 'database directory',
     doc: 'SQLite database directory (created 0700; the file is 0600).',
@@ -570,7 +570,7 @@ export const OPTIONS = {
   }),
   table: row('table', {
     form: 'NAME',
-    runtimes: ['serve', 'lambda', 'create-table'],
+    runtimes: ['serve', 'lambda', 'create-table', 'import-postgrey'],
     group: 'storage',
     help: 'the DynamoDB table (serve: with --store dynamodb)',
     doc: 'DynamoDB table (with `--store dynamodb`); create it with `greygate create-table --table NAME`.',
@@ -581,7 +581,7 @@ export const OPTIONS = {
   }),
   'dynamodb-endpoint': row('dynamodb-endpoint', {
     form: 'URL',
-    runtimes: ['serve', 'lambda', 'create-table'],
+    runtimes: ['serve', 'lambda', 'create-table', 'import-postgrey'],
     group: 'storage',
     help: 'a DynamoDB-API endpoint such as dynalite',
     doc: "A DynamoDB-API endpoint such as dynalite (the SDK's `AWS_ENDPOINT_URL_DYNAMODB` works too).",
@@ -761,13 +761,34 @@ export const OPTIONS = {
     ['syslogfacility', 'facility'],
   ),
 
+  // ---- import-postgrey
+  from: row('from', {
+    form: 'DIR',
+    runtimes: ['import-postgrey'],
+    group: 'storage',
+    help: "Postgrey's database directory (postgrey.db, postgrey_clients.db)",
+    doc: "Postgrey's database directory, read with `db_dump` (Debian package db-util) and left untouched.",
+    defaultText: '`/var/lib/postgrey`',
+    read: single(text, '/var/lib/postgrey'),
+  }),
+  'dry-run': row('dry-run', {
+    kind: 'flag',
+    form: '',
+    runtimes: ['import-postgrey'],
+    group: 'storage',
+    help: 'print what would be imported; write nothing',
+    doc: 'Prints what would be imported and writes nothing.',
+    defaultText: 'off',
+    read: onOff(),
+  }),
+
   // ---- every command
   help: row('help', {
     kind: 'flag',
     env: null,
     aliases: ['h'],
     form: '',
-    runtimes: ['serve', 'bridge', 'create-table'],
+    runtimes: ['serve', 'bridge', 'create-table', 'import-postgrey'],
     group: 'meta',
     help: 'this text',
     doc: '',

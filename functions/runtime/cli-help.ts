@@ -11,6 +11,8 @@ commands:
             (\`greygate bridge --help\`; docs/bridge.md)
   create-table --table NAME [--dynamodb-endpoint URL]
             create the DynamoDB table as the CDK stack does (on demand, pk, TTL on expires_at)
+  import-postgrey --from DIR [--dry-run] [store options]
+            import Postgrey's triplets and auto-whitelisted clients (docs/migration-from-postgrey.md)
   token     print a new API token and the SHA-256 hash to configure
   version   print the version
   help      this text
@@ -24,6 +26,18 @@ Creates the DynamoDB table as the CDK stack does (on demand, partition key pk, T
 an existing table is left alone and its TTL checked.
 
 ${helpSection('create-table', 'storage', 'options')}`;
+
+export const IMPORT_POSTGREY_HELP = `usage: greygate import-postgrey [--from DIR] [--dry-run] [store options]
+
+Imports Postgrey's triplets (postgrey.db) and auto-whitelisted clients (postgrey_clients.db) into
+the store serve uses, read with db_dump (Debian package db-util); Postgrey's files are not changed.
+Safe to run twice, and beside a running serve: an imported record is merged with what the store
+holds (earliest first sighting, latest last sighting, highest count). Records older than
+--max-age (pending ones older than --retry-window) are skipped.
+
+${helpSection('import-postgrey', 'storage', 'options')}
+${helpSection('import-postgrey', 'greylisting', 'greylisting (as given to serve)')}
+${helpSection('import-postgrey', 'meta', 'other')}`;
 
 export const SERVE_HELP = `usage: greygate serve [options]
 

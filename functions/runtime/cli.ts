@@ -1,4 +1,5 @@
-// The `greygate` command: `serve` (the policy server), `token` (a new API token and its hash).
+// The `greygate` command: `serve` (the policy server), `token` (a new API token and its hash),
+// `create-table` and `import-postgrey` (one-shot setup and migration).
 // This is a composition root: the only place that reads argv and process.env for these commands.
 
 import { randomBytes } from 'node:crypto';
@@ -6,9 +7,9 @@ import { createLogger } from '../../policy/logger.ts';
 import { DEFAULT_POLICY_CONFIG } from '../core/policy-config.ts';
 import { parseServeConfig, UsageError } from '../config/serve-config.ts';
 import { sha256Hex } from '../http/bearer-auth.ts';
-import { CREATE_TABLE_HELP, SERVE_HELP, TOP_HELP } from './cli-help.ts';
+import { CREATE_TABLE_HELP, IMPORT_POSTGREY_HELP, SERVE_HELP, TOP_HELP } from './cli-help.ts';
 import { commandLineSource, readOptions } from '../config/option-reader.ts';
-import { dynamoDbClientFor } from './open-store.ts';
+import { dynamoDbClientFor, openConfiguredStore } from './open-store.ts';
 import { startServe } from './serve.ts';
 import { enableLinearTimeRegExps } from './linear-regexp.ts';
 
@@ -85,6 +86,46 @@ async function runCreateTable(argv: string[]): Promise<number> {
   }
 }
 
+async function runImportPostgrey(argv: string[]): Promise<number> {
+  const reading = readOptions('import-postgrey', commandLineSource('import-postgrey', argv, process.env), process.env);
+  const [extra] = reading.positionals;
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (see --help)`);
+  if (reading.get('help')) {
+    process.stdout.write(IMPORT_POSTGREY_HELP);
+    return 0;
+  }
+  const store = reading.get('store');
+  const table = reading.get('table');
+  if (store === 'dynamodb' && !table) throw new UsageError('--store dynamodb needs --table NAME (or GREYGATE_TABLE)');
+  const policy = {
+    ...DEFAULT_POLICY_CONFIG,
+    delaySeconds: reading.get('delay'),
+    maxAgeDays: reading.get('max-age'),
+    retryWindowSeconds: reading.get('retry-window'),
+  };
+  const { importPostgrey } = await import('../migrate/import-postgrey.ts');
+  const dryRun = reading.get('dry-run');
+  const target = dryRun
+    ? null
+    : await openConfiguredStore(
+        { store, dbdir: reading.get('dbdir'), sqliteSync: 'normal', table, dynamodbEndpoint: reading.get('dynamodb-endpoint'), policy },
+        process.env,
+        (m) => process.stderr.write(`greygate: ${m}\n`),
+      );
+  try {
+    await importPostgrey(target, {
+      from: reading.get('from'),
+      dryRun,
+      now: Math.floor(Date.now() / 1000),
+      policy,
+      print: (line) => process.stdout.write(`${line}\n`),
+    });
+    return 0;
+  } finally {
+    await target?.close();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -94,6 +135,8 @@ export async function main(argv: string[]): Promise<number> {
       return runToken();
     case 'create-table':
       return runCreateTable(rest);
+    case 'import-postgrey':
+      return runImportPostgrey(rest);
     case 'bridge':
       // Loaded on demand: the bridge's code is not needed by any other command.
       return (await import('../../bridge/main.ts')).main(rest);
@@ -108,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(TOP_HELP);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: serve, bridge, create-table, token, version, help)`);
+      throw new UsageError(`unknown command "${command}" (commands: serve, bridge, create-table, import-postgrey, token, version, help)`);
   }
 }
 

@@ -4,7 +4,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ServeConfig } from '../config/serve-config.ts';
 import { openSqliteStore } from '../store/sqlite-store.ts';
-import type { GreylistStore } from '../store/store-port.ts';
+import type { ImportingStore } from '../store/store-port.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -30,7 +30,7 @@ export async function openConfiguredStore(
   config: Pick<ServeConfig, 'store' | 'dbdir' | 'sqliteSync' | 'table' | 'dynamodbEndpoint' | 'policy'>,
   env: Env,
   warn: (message: string) => void = () => {},
-): Promise<GreylistStore> {
+): Promise<ImportingStore> {
   if (config.store === 'sqlite') {
     return openSqliteStore({ dbdir: config.dbdir, synchronous: config.sqliteSync, onWarning: warn });
   }

@@ -102,6 +102,40 @@ export class DynamoDbDecisions {
     }
   }
 
+  /**
+   * GreylistStore.importTriplet / importClient: read one record, merge, and write the merge
+   * conditioned on the version read; a lost condition merges again with what won. No touch.
+   */
+  async importTriplet(key: string, now: number, merge: (held: TripletRecord | null) => TripletRecord | undefined): Promise<boolean> {
+    const t = tripletSlot(this.#sender.table, key);
+    return this.#importOne(t, () => seenTriplet(t, now), merge);
+  }
+
+  async importClient(key: string, now: number, merge: (held: ClientRecord | null) => ClientRecord | undefined): Promise<boolean> {
+    const c = clientSlot(this.#sender.table, key);
+    return this.#importOne(c, () => seenClient(c, now), merge);
+  }
+
+  async #importOne<R extends TripletRecord | ClientRecord, S extends R & { ver: string }>(
+    slot: Slot<R, S>,
+    seen: () => R | null,
+    merge: (held: R | null) => R | undefined,
+  ): Promise<boolean> {
+    await this.#sender.round([this.#read(slot)]);
+    for (let attempt = 1; ; attempt += 1) {
+      const want = merge(seen());
+      if (want === undefined) return false;
+      const landed = await this.#sender.round([this.#write(slot, want, slot.item?.ver ?? null)]);
+      if (landed.every((ver) => ver !== null)) return true;
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new StoreUnavailableError(
+          `gave up importing "${slot.pk}" after ${attempt} attempts: decisions kept changing it in the DynamoDB table "${this.#sender.table}"; run the import again`,
+        );
+      }
+      if (slot.item === undefined) await this.#sender.round([this.#read(slot)]);
+    }
+  }
+
   /** GreylistStore.peek: the state a decision would see, read in one round trip. */
   async peek(keys: DecisionKeys, now: number): Promise<DecisionState> {
     const t = tripletSlot(this.#sender.table, keys.triplet);

@@ -16,7 +16,7 @@ import { DynamoDbSender, type DynamoDbStoreStats } from './dynamodb-sender.ts';
 import { checkTableName } from './dynamodb-table.ts';
 import { StoreError } from './store-port.ts';
 import { checkPurgeLimit, checkTime } from './write-checks.ts';
-import type { DecisionKeys, DecisionState, DecisionWrites, GreylistStore } from './store-port.ts';
+import type { ClientRecord, DecisionKeys, DecisionState, DecisionWrites, ImportingStore, TripletRecord } from './store-port.ts';
 
 export type { DynamoDbStoreStats } from './dynamodb-sender.ts';
 
@@ -55,7 +55,7 @@ export function dynamoDbPolicyHints(
   };
 }
 
-export type DynamoDbStore = GreylistStore & { stats(): DynamoDbStoreStats };
+export type DynamoDbStore = ImportingStore & { stats(): DynamoDbStoreStats };
 
 export function createDynamoDbStore(opts: DynamoDbStoreOptions): DynamoDbStore {
   checkTableName(opts.tableName);
@@ -101,6 +101,18 @@ class DynamoDbGreylistStore implements DynamoDbStore {
     this.#checkOpen();
     checkTime(now);
     return this.#decisions.run(keys, now, decide);
+  }
+
+  async importTriplet(key: string, now: number, merge: (held: TripletRecord | null) => TripletRecord | undefined): Promise<boolean> {
+    this.#checkOpen();
+    checkTime(now);
+    return this.#decisions.importTriplet(key, now, merge);
+  }
+
+  async importClient(key: string, now: number, merge: (held: ClientRecord | null) => ClientRecord | undefined): Promise<boolean> {
+    this.#checkOpen();
+    checkTime(now);
+    return this.#decisions.importClient(key, now, merge);
   }
 
   async peek(keys: DecisionKeys, now: number): Promise<DecisionState> {

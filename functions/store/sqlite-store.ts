@@ -33,6 +33,7 @@ import type {
   DecisionState,
   DecisionWrites,
   GreylistStore,
+  ImportingStore,
   TripletRecord,
 } from './store-port.ts';
 import { checkPurgeLimit, checkTime, checkWrites } from './write-checks.ts';
@@ -68,7 +69,7 @@ export interface SqliteStoreOptions {
   onWarning?: (message: string) => void;
 }
 
-export interface SqliteStore extends GreylistStore {
+export interface SqliteStore extends ImportingStore {
   /** Absolute or dbdir-relative path of the database file, for log lines. */
   readonly file: string;
 }
@@ -246,6 +247,46 @@ export class SqliteGreylistStore implements SqliteStore {
     }
     if (both) this.#s.release.run();
     return result;
+  }
+
+  importTriplet(key: string, now: number, merge: (held: TripletRecord | null) => TripletRecord | undefined): Promise<boolean> {
+    return this.#importOne(now, () => {
+      const want = merge(this.#s.getTriplet.get(key, now) ?? null);
+      if (want !== undefined) this.#s.putTriplet.run(key, want.firstSeen, want.lastSeen, want.expiresAt);
+      return want !== undefined;
+    });
+  }
+
+  importClient(key: string, now: number, merge: (held: ClientRecord | null) => ClientRecord | undefined): Promise<boolean> {
+    return this.#importOne(now, () => {
+      const want = merge(this.#s.getClient.get(key, now) ?? null);
+      if (want !== undefined) this.#s.putClient.run(key, want.count, want.lastSeen, want.expiresAt);
+      return want !== undefined;
+    });
+  }
+
+  /** Queued with the decisions, so an import running beside serve shares its commits and lock waits. */
+  #importOne(now: number, body: () => boolean): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      try {
+        this.#run(() => checkTime(now));
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      this.#commits.add({
+        run: () => {
+          let wrote: boolean;
+          try {
+            wrote = body();
+          } catch (error) {
+            throw error instanceof Error && error.name === 'SqliteError' ? error : new DecideFailed(error);
+          }
+          return { settle: () => resolve(wrote), rows: wrote ? 1 : 0 };
+        },
+        reject,
+      });
+    });
   }
 
   async peek(keys: DecisionKeys, now: number): Promise<DecisionState> {

@@ -52,6 +52,17 @@ export interface GreylistStore {
   close(): Promise<void>;
 }
 
+/** Both adapters also import records from another greylister (greygate import-postgrey). */
+export interface ImportingStore extends GreylistStore {
+  /**
+   * Imports one record from another greylister (greygate import-postgrey): calls `merge` with the
+   * live record under `key` (expired ones are null) and stores what it returns, atomically against
+   * concurrent decisions; undefined writes nothing. Resolves whether it wrote.
+   */
+  importTriplet(key: string, now: number, merge: (held: TripletRecord | null) => TripletRecord | undefined): Promise<boolean>;
+  importClient(key: string, now: number, merge: (held: ClientRecord | null) => ClientRecord | undefined): Promise<boolean>;
+}
+
 export type StoreErrorCode = 'store-unavailable' | 'store-misconfigured' | 'store-corrupt' | 'store-error';
 
 /** Base of every error a store raises. `code` is stable; `message` tells an admin what to do. */

@@ -20,7 +20,7 @@ import type {
   DecisionKeys,
   DecisionState,
   DecisionWrites,
-  GreylistStore,
+  ImportingStore as GreylistStore,
   TripletRecord,
 } from '../../functions/store/store-port.ts';
 import { StoreError } from '../../functions/store/store-port.ts';
@@ -79,6 +79,41 @@ export function describeStoreContract(name: string, createHarness: () => Promise
     const put = async (store: GreylistStore, at: DecisionKeys, writes: DecisionWrites, now = NOW): Promise<void> => {
       await store.runDecision(at, now, writing(writes));
     };
+
+    describe('importing records', () => {
+      it('stores an imported record under its key, and writes nothing when merge returns nothing', async () => {
+        // Prepare
+        const store = await open();
+        const seen: Array<TripletRecord | ClientRecord | null> = [];
+
+        // Act
+        const wroteTriplet = await store.importTriplet('t/imp', NOW, (held) => (seen.push(held), triplet(NOW - 9, NOW - 5, NOW + DAY)));
+        const wroteClient = await store.importClient('c/imp', NOW, (held) => (seen.push(held), client(7, NOW - 5, NOW + DAY)));
+        const again = await store.importTriplet('t/imp', NOW, (held) => (seen.push(held), undefined));
+
+        // Assess
+        expect([wroteTriplet, wroteClient, again]).toEqual([true, true, false]);
+        expect(seen).toEqual([null, null, triplet(NOW - 9, NOW - 5, NOW + DAY)]);
+        expect(await store.peek(keys('t/imp', 'c/imp'), NOW)).toEqual({
+          triplet: triplet(NOW - 9, NOW - 5, NOW + DAY),
+          client: client(7, NOW - 5, NOW + DAY),
+        });
+      });
+
+      it('shows merge the record a decision wrote, and hides an expired one', async () => {
+        // Prepare
+        const store = await open();
+        await put(store, keys('t/live', 'c/old'), { triplet: triplet(NOW - 3, NOW - 1, NOW + DAY), client: client(2, NOW - DAY, NOW - 1) });
+        const seen: Array<TripletRecord | ClientRecord | null> = [];
+
+        // Act
+        await store.importTriplet('t/live', NOW, (held) => (seen.push(held), undefined));
+        await store.importClient('c/old', NOW, (held) => (seen.push(held), undefined));
+
+        // Assess
+        expect(seen).toEqual([triplet(NOW - 3, NOW - 1, NOW + DAY), null]);
+      });
+    });
 
     describe('reading and writing', () => {
       it('shows decide an empty state for keys never written', async () => {

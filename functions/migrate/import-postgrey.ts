@@ -1,0 +1,125 @@
+// `greygate import-postgrey`: Postgrey's triplets and auto-whitelisted clients into greygate's
+// store. The Berkeley DB files are read through `db_dump -p` (Debian's db-util), never parsed here,
+// and are left untouched, so going back to Postgrey stays possible.
+
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { PolicyConfig } from '../core/policy-config.ts';
+import type { ImportingStore } from '../store/store-port.ts';
+import { parseDbDump } from './db-dump-parser.ts';
+import {
+  clientFromPostgrey,
+  looksHashed,
+  mergeClient,
+  mergeTriplet,
+  tripletFromPostgrey,
+  type Converted,
+  type SkipReason,
+} from './postgrey-records.ts';
+
+const run = promisify(execFile);
+
+/** Debian ships the tool as db_dump (db-util) and as db5.3_dump (db5.3-util). */
+const DB_DUMP_NAMES = ['db_dump', 'db5.3_dump'];
+
+export class ImportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImportError';
+  }
+}
+
+export interface ImportOptions {
+  from: string;
+  dryRun: boolean;
+  now: number;
+  policy: Pick<PolicyConfig, 'delaySeconds' | 'retryWindowSeconds' | 'maxAgeDays'>;
+  /** One line of output (counts, skipped entries, what a dry run would write). */
+  print: (line: string) => void;
+  /** Where to look for db_dump; the PATH by default. */
+  dbDump?: string;
+}
+
+export interface ImportCounts {
+  triplets: { imported: number; unchanged: number };
+  clients: { imported: number; unchanged: number };
+  skipped: Record<SkipReason, number>;
+}
+
+async function dumpFile(file: string, dbDump: string | undefined): Promise<Array<[string, string]>> {
+  const names = dbDump === undefined ? DB_DUMP_NAMES : [dbDump];
+  for (const name of names) {
+    try {
+      const { stdout } = await run(name, ['-p', file], { maxBuffer: 1 << 30, encoding: 'utf8' });
+      return parseDbDump(stdout).entries;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      const stderr = (error as { stderr?: string }).stderr?.trim();
+      throw new ImportError(`${name} -p ${file} failed: ${stderr || (error as Error).message}`);
+    }
+  }
+  throw new ImportError(
+    `db_dump is not installed: it reads Postgrey's Berkeley DB files. Install it with \`apt-get install db-util\` (Debian/Ubuntu), then run the import again`,
+  );
+}
+
+export async function importPostgrey(store: ImportingStore | null, opts: ImportOptions): Promise<ImportCounts> {
+  const tripletFile = join(opts.from, 'postgrey.db');
+  const clientFile = join(opts.from, 'postgrey_clients.db');
+  if (!existsSync(tripletFile)) {
+    throw new ImportError(`${tripletFile} not found: --from names Postgrey's database directory (its --dbdir, /var/lib/postgrey on Debian)`);
+  }
+  const triplets = await dumpFile(tripletFile, opts.dbDump);
+  // Postgrey creates postgrey_clients.db only with auto-whitelisting on.
+  const clients = existsSync(clientFile) ? await dumpFile(clientFile, opts.dbDump) : [];
+  if (looksHashed([...triplets, ...clients].map(([key]) => key))) {
+    throw new ImportError(
+      `${opts.from} holds a Postgrey --privacy database: its keys are SHA-1 digests of the triplets, which greygate ` +
+        `cannot turn back into keys it would look up (greygate --privacy uses a keyed hash). Nothing imported; ` +
+        `greygate starts with an empty database and greylists each correspondent once`,
+    );
+  }
+
+  const counts: ImportCounts = {
+    triplets: { imported: 0, unchanged: 0 },
+    clients: { imported: 0, unchanged: 0 },
+    skipped: { malformed: 0, expired: 0, future: 0 },
+  };
+  const skip = (kind: string, c: Converted<unknown> & { ok: false }): void => {
+    counts.skipped[c.reason] += 1;
+    opts.print(`skipped ${kind} ${c.key}: ${c.reason} (${c.detail})`);
+  };
+
+  for (const [key, value] of triplets) {
+    const c = tripletFromPostgrey(key, value, opts.now, opts.policy);
+    if (!c.ok) skip('triplet', c);
+    else if (store === null) {
+      opts.print(`would import triplet ${c.key} first=${c.record.firstSeen} last=${c.record.lastSeen}`);
+      counts.triplets.imported += 1;
+    } else {
+      const wrote = await store.importTriplet(c.key, opts.now, (held) => mergeTriplet(held, c.record));
+      counts.triplets[wrote ? 'imported' : 'unchanged'] += 1;
+    }
+  }
+  for (const [key, value] of clients) {
+    const c = clientFromPostgrey(key, value, opts.now, opts.policy);
+    if (!c.ok) skip('client', c);
+    else if (store === null) {
+      opts.print(`would import client ${c.key} count=${c.record.count} last=${c.record.lastSeen}`);
+      counts.clients.imported += 1;
+    } else {
+      const wrote = await store.importClient(c.key, opts.now, (held) => mergeClient(held, c.record));
+      counts.clients[wrote ? 'imported' : 'unchanged'] += 1;
+    }
+  }
+  const verb = store === null ? 'would import' : 'imported';
+  const s = counts.skipped;
+  opts.print(
+    `${verb} ${counts.triplets.imported} triplets and ${counts.clients.imported} clients` +
+      (store === null ? '' : ` (already up to date: ${counts.triplets.unchanged} triplets, ${counts.clients.unchanged} clients)`) +
+      `; skipped ${s.malformed + s.expired + s.future} (malformed ${s.malformed}, expired ${s.expired}, in the future ${s.future})`,
+  );
+  return counts;
+}
