@@ -108,10 +108,10 @@ async function policySection(): Promise<void> {
         );
       }
     }
-    console.log('\nRSS (MiB)  idle (VmRSS before any request)   peak (VmHWM after the load)');
+    console.log('\nRSS, MiB   idle   peak   (idle: VmRSS before any request; peak: VmHWM after the load)');
     for (const t of targets) {
       if (t.proc.child.pid) {
-        console.log(`  ${t.name.padEnd(10)} ${fmt(idleRss.get(t.name) ?? NaN, 1).padStart(6)}   ${fmt(peakRssMiB(t.proc.child.pid), 1).padStart(36)}`);
+        console.log(`${t.name.padEnd(10)} ${fmt(idleRss.get(t.name) ?? NaN, 1).padStart(5)}  ${fmt(peakRssMiB(t.proc.child.pid), 1).padStart(5)}`);
       }
     }
     if (targets.length === 2) {
