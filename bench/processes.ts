@@ -34,11 +34,21 @@ export async function waitForPort(port: number, timeoutMs: number, child?: Child
   }
 }
 
-/** Peak resident set size (VmHWM) of a process, in MiB; sums a process tree when given several pids. */
-export function peakRssMiB(pid: number): number {
+/** A memory figure of /proc/<pid>/status (VmRSS, VmHWM, …), in MiB. */
+function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /VmHWM:\s+(\d+) kB/.exec(status);
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Peak resident set size (VmHWM) of a process, in MiB. */
+export function peakRssMiB(pid: number): number {
+  return statusMiB(pid, 'VmHWM');
+}
+
+/** Current resident set size (VmRSS) of a process, in MiB. */
+export function rssMiB(pid: number): number {
+  return statusMiB(pid, 'VmRSS');
 }
 
 /** CPU time (user + system) a process has used so far, in seconds (Linux clock ticks of 1/100 s). */

@@ -19,10 +19,11 @@ import { dynamoDbBench } from './dynamodb-bench.ts';
 import { effectivenessBench } from './effectiveness-bench.ts';
 import { lambdaBundleBench } from './lambda-bundle-bench.ts';
 import { runPolicyLoad, type LoadResult } from './policy-load.ts';
-import { cpuSeconds, freePort, peakRssMiB, startProcess, waitForPort, type Started } from './processes.ts';
+import { cpuSeconds, freePort, peakRssMiB, rssMiB, startProcess, waitForPort, type Started } from './processes.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = [1, 8, 32];
+const IDLE_SETTLE_MS = 2000;
 const root = new URL('..', import.meta.url).pathname;
 
 interface Target {
@@ -83,6 +84,10 @@ async function policySection(): Promise<void> {
   const postgreyBin = findPostgrey();
   if (postgreyBin) targets.push(await startPostgrey(postgreyBin));
   else console.log('postgrey is not installed (apt-get install postgrey): greygate alone, no ratio');
+  // Idle: started and listening, no request yet, after a pause for start-up work (whitelists,
+  // the checkpoint worker) to settle; what a quiet mail host pays all day.
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+  const idleRss = new Map(targets.map((t) => [t.name, t.proc.child.pid ? rssMiB(t.proc.child.pid) : NaN]));
 
   const results = new Map<string, Map<number, LoadResult>>();
   let offset = 0;
@@ -106,9 +111,11 @@ async function policySection(): Promise<void> {
         );
       }
     }
-    console.log('\npeak RSS (VmHWM):');
+    console.log('\nRSS, MiB   idle   peak   (idle: VmRSS before any request; peak: VmHWM after the load)');
     for (const t of targets) {
-      if (t.proc.child.pid) console.log(`  ${t.name.padEnd(10)} ${fmt(peakRssMiB(t.proc.child.pid), 1)} MiB`);
+      if (t.proc.child.pid) {
+        console.log(`${t.name.padEnd(10)} ${fmt(idleRss.get(t.name) ?? NaN, 1).padStart(5)}  ${fmt(peakRssMiB(t.proc.child.pid), 1).padStart(5)}`);
+      }
     }
     if (targets.length === 2) {
       console.log('\nratio greygate / postgrey (throughput):');

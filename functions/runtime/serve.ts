@@ -8,7 +8,7 @@
 // Hono app on --http (loopback by default). SIGHUP reloads the whitelists, SIGTERM drains and exits.
 // Nothing here runs at import time: `startServe` builds and listens, the CLI wires the signals.
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openFileLimit, planDescriptors } from '../../policy/descriptor-budget.ts';
 import { InstanceMemory } from '../../policy/instance-memory.ts';
@@ -18,13 +18,14 @@ import { RateLimitedLog } from '../../policy/rate-limited-log.ts';
 import { createPolicyServer, type PolicyServer } from '../../policy/policy-server.ts';
 import { POLICY_REQUEST_ATTRIBUTES, type Whitelists } from '../core/index.ts';
 import type { ServeConfig } from '../config/serve-config.ts';
-import type { Logger } from '../../policy/logger.ts';
+import { describeError, type Logger } from '../../policy/logger.ts';
 import { createDecisionService, publicSuffixListFor } from '../service/decision-service.ts';
 import { createStoreHealth } from '../service/store-health.ts';
 import { startPurger } from '../store/purge-scheduler.ts';
 import type { GreylistStore } from '../store/store-port.ts';
 import { createServePolicyHandler } from './policy-handler.ts';
 import { createKeyHasher, loadOrCreatePrivacyKey } from './privacy-key.ts';
+import { onDemandRequestListener } from './on-demand-listener.ts';
 import { openConfiguredStore } from './open-store.ts';
 import { describeSelective, selectiveCheckFor } from '../selective/selective-check.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
@@ -106,16 +107,20 @@ export async function startServe(
   try {
     for (const address of config.listen) await policyServer.listen(address);
     if (config.http) {
-      // Loaded only when asked for: a policy-only server (--no-http, as Postgrey) then carries
-      // neither Hono nor the request validation nor Node's fetch classes.
-      const [{ getRequestListener }, { createApp }] = await Promise.all([
-        import('@hono/node-server'),
-        import('../http/app.ts'),
-      ]);
-      const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256 });
+      // Loaded on the first request, not at start: a policy-only server (--no-http, as Postgrey,
+      // or an API nobody calls) then carries neither Hono nor the request validation nor Node's
+      // fetch classes.
+      const loadApp = async (): Promise<RequestListener> => {
+        const [{ getRequestListener }, { createApp }] = await Promise.all([
+          import('@hono/node-server'),
+          import('../http/app.ts'),
+        ]);
+        const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256 });
+        return getRequestListener(app.fetch);
+      };
       httpServer = createServer(
         { headersTimeout: HTTP_HEADERS_TIMEOUT_MS, requestTimeout: HTTP_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: HTTP_TIMEOUT_CHECK_MS },
-        getRequestListener(app.fetch),
+        onDemandRequestListener(loadApp, (err) => logger.error(`HTTP API could not be loaded, answering 503: ${describeError(err)}`)),
       );
       // Keep-alive longer than typical client pools so MTAs reuse connections.
       httpServer.keepAliveTimeout = 65_000;
