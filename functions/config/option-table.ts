@@ -420,11 +420,12 @@ export const OPTIONS = {
     kind: 'flag',
     form: '',
     cdk: { key: 'greygate:privacy', prop: 'privacy', shape: 'bool' },
-    runtimes: ['serve', 'lambda', 'cdk'],
+    runtimes: ['serve', 'lambda', 'cdk', 'import-postgrey'],
     group: 'greylisting',
     help: 'store keyed hashes (HMAC-SHA-256) instead of addresses',
     doc: 'Store HMAC-SHA-256 keys instead of addresses; the secret is created in `<dbdir>/privacy.key` (or `GREYGATE_PRIVACY_KEY`).',
     docFor: {
+      'import-postgrey': 'Give it when serve runs with `--privacy`: the imported keys are stored hashed under the same secret (`<dbdir>/privacy.key`, or `--privacy-key`, required with `--store dynamodb`).',
       lambda: 'Triplets and client addresses are stored as HMAC-SHA-256 under `GREYGATE_PRIVACY_KEY` (logs still show clear addresses, as Postgrey\'s do). On unless this is `false`: the table lives in someone else\'s data centre, and backups outlive the function.',
       cdk: 'Store HMAC-SHA-256 keys instead of addresses; the stack generates the key (see below). On unless `false`.',
     },
@@ -435,7 +436,7 @@ export const OPTIONS = {
   'privacy-key': row('privacy-key', {
     flag: false,
     form: 'HEX',
-    runtimes: ['serve', 'lambda'],
+    runtimes: ['serve', 'lambda', 'import-postgrey'],
     group: 'greylisting',
     help: 'the HMAC key of --privacy, hex',
     doc: 'The HMAC key of `--privacy`, hex, at least 32 digits (`openssl rand -hex 32`); required on the Lambda while privacy is on (the CDK stack generates it). `greygate serve` keeps its own in `<dbdir>/privacy.key` unless this is set. Changing it greylists every sender once more.',

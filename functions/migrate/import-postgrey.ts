@@ -32,14 +32,15 @@ export class ImportError extends Error {
 }
 
 export interface ImportOptions {
-  from: string;
-  dryRun: boolean;
   now: number;
   policy: Pick<PolicyConfig, 'delaySeconds' | 'retryWindowSeconds' | 'maxAgeDays'>;
   /** One line of output (counts, skipped entries, what a dry run would write). */
   print: (line: string) => void;
-  /** Where to look for db_dump; the PATH by default. */
-  dbDump?: string;
+  /**
+   * serve's `--privacy` hash: records are stored under the hashed key, as serve looks them up.
+   * Postgrey's clear keys are what greygate hashes, so they match.
+   */
+  hashKey?: (clear: string) => string;
 }
 
 export interface ImportCounts {
@@ -65,28 +66,44 @@ async function dumpFile(file: string, dbDump: string | undefined): Promise<Array
   );
 }
 
-export async function importPostgrey(store: ImportingStore | null, opts: ImportOptions): Promise<ImportCounts> {
-  const tripletFile = join(opts.from, 'postgrey.db');
-  const clientFile = join(opts.from, 'postgrey_clients.db');
+/** Postgrey's two files as key/value pairs, as db_dump printed them. */
+export interface PostgreyDatabase {
+  triplets: Array<[string, string]>;
+  clients: Array<[string, string]>;
+}
+
+/**
+ * Reads and checks Postgrey's database before anything is opened for writing, so a refused
+ * database (missing, a --privacy one) leaves the target store untouched, not even created.
+ */
+export async function readPostgreyDatabase(from: string, dbDump?: string): Promise<PostgreyDatabase> {
+  const tripletFile = join(from, 'postgrey.db');
+  const clientFile = join(from, 'postgrey_clients.db');
   if (!existsSync(tripletFile)) {
     throw new ImportError(`${tripletFile} not found: --from names Postgrey's database directory (its --dbdir, /var/lib/postgrey on Debian)`);
   }
-  const triplets = await dumpFile(tripletFile, opts.dbDump);
+  const triplets = await dumpFile(tripletFile, dbDump);
   // Postgrey creates postgrey_clients.db only with auto-whitelisting on.
-  const clients = existsSync(clientFile) ? await dumpFile(clientFile, opts.dbDump) : [];
+  const clients = existsSync(clientFile) ? await dumpFile(clientFile, dbDump) : [];
   if (looksHashed([...triplets, ...clients].map(([key]) => key))) {
     throw new ImportError(
-      `${opts.from} holds a Postgrey --privacy database: its keys are SHA-1 digests of the triplets, which greygate ` +
+      `${from} holds a Postgrey --privacy database: its keys are SHA-1 digests of the triplets, which greygate ` +
         `cannot turn back into keys it would look up (greygate --privacy uses a keyed hash). Nothing imported; ` +
         `greygate starts with an empty database and greylists each correspondent once`,
     );
   }
+  return { triplets, clients };
+}
 
+/** Merges `db` into `store`, or with a null store (--dry-run) prints what it would write. */
+export async function importPostgrey(store: ImportingStore | null, db: PostgreyDatabase, opts: ImportOptions): Promise<ImportCounts> {
+  const { triplets, clients } = db;
   const counts: ImportCounts = {
     triplets: { imported: 0, unchanged: 0 },
     clients: { imported: 0, unchanged: 0 },
     skipped: { malformed: 0, expired: 0, future: 0 },
   };
+  const stored = opts.hashKey ?? ((clear: string) => clear);
   const skip = (kind: string, c: Converted<unknown> & { ok: false }): void => {
     counts.skipped[c.reason] += 1;
     opts.print(`skipped ${kind} ${c.key}: ${c.reason} (${c.detail})`);
@@ -99,7 +116,7 @@ export async function importPostgrey(store: ImportingStore | null, opts: ImportO
       opts.print(`would import triplet ${c.key} first=${c.record.firstSeen} last=${c.record.lastSeen}`);
       counts.triplets.imported += 1;
     } else {
-      const wrote = await store.importTriplet(c.key, opts.now, (held) => mergeTriplet(held, c.record));
+      const wrote = await store.importTriplet(stored(c.key), opts.now, (held) => mergeTriplet(held, c.record));
       counts.triplets[wrote ? 'imported' : 'unchanged'] += 1;
     }
   }
@@ -110,7 +127,7 @@ export async function importPostgrey(store: ImportingStore | null, opts: ImportO
       opts.print(`would import client ${c.key} count=${c.record.count} last=${c.record.lastSeen}`);
       counts.clients.imported += 1;
     } else {
-      const wrote = await store.importClient(c.key, opts.now, (held) => mergeClient(held, c.record));
+      const wrote = await store.importClient(stored(c.key), opts.now, (held) => mergeClient(held, c.record));
       counts.clients[wrote ? 'imported' : 'unchanged'] += 1;
     }
   }

@@ -10,6 +10,7 @@ import { sha256Hex } from '../http/bearer-auth.ts';
 import { CREATE_TABLE_HELP, IMPORT_POSTGREY_HELP, SERVE_HELP, TOP_HELP } from './cli-help.ts';
 import { commandLineSource, readOptions } from '../config/option-reader.ts';
 import { dynamoDbClientFor, openConfiguredStore } from './open-store.ts';
+import { createKeyHasher, loadOrCreatePrivacyKey } from './privacy-key.ts';
 import { startServe } from './serve.ts';
 import { enableLinearTimeRegExps } from './linear-regexp.ts';
 
@@ -86,6 +87,19 @@ async function runCreateTable(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * The keyed hash serve stores under `--privacy`, so imported records are found: serve's own
+ * `<dbdir>/privacy.key` (created here if serve has not yet), or the Lambda's key, which only the
+ * admin can supply.
+ */
+function importHashKey(store: 'sqlite' | 'dynamodb', dbdir: string, keyHex: string | null): (clear: string) => string {
+  if (keyHex !== null) return createKeyHasher(keyHex);
+  if (store === 'dynamodb') {
+    throw new UsageError('--privacy with --store dynamodb needs GREYGATE_PRIVACY_KEY, the key the Lambda uses (the stack keeps it in its privacy key secret)');
+  }
+  return createKeyHasher(loadOrCreatePrivacyKey(dbdir));
+}
+
 async function runImportPostgrey(argv: string[]): Promise<number> {
   const reading = readOptions('import-postgrey', commandLineSource('import-postgrey', argv, process.env), process.env);
   const [extra] = reading.positionals;
@@ -103,8 +117,10 @@ async function runImportPostgrey(argv: string[]): Promise<number> {
     maxAgeDays: reading.get('max-age'),
     retryWindowSeconds: reading.get('retry-window'),
   };
-  const { importPostgrey } = await import('../migrate/import-postgrey.ts');
+  const { importPostgrey, readPostgreyDatabase } = await import('../migrate/import-postgrey.ts');
   const dryRun = reading.get('dry-run');
+  const database = await readPostgreyDatabase(reading.get('from'));
+  const hashKey = reading.get('privacy') ? importHashKey(store, reading.get('dbdir'), reading.get('privacy-key')) : undefined;
   const target = dryRun
     ? null
     : await openConfiguredStore(
@@ -113,11 +129,10 @@ async function runImportPostgrey(argv: string[]): Promise<number> {
         (m) => process.stderr.write(`greygate: ${m}\n`),
       );
   try {
-    await importPostgrey(target, {
-      from: reading.get('from'),
-      dryRun,
+    await importPostgrey(target, database, {
       now: Math.floor(Date.now() / 1000),
       policy,
+      hashKey,
       print: (line) => process.stdout.write(`${line}\n`),
     });
     return 0;
