@@ -5,8 +5,12 @@
 // the largest packages in it; fails when a forbidden input (better-sqlite3 in the Lambda) slipped in,
 // or when the code that starts a worker did not land beside the worker's file.
 //
+// It also writes the declarations of `greygate/cdk` (dist/cdk/index.d.ts and dist/cdk/types/), so a
+// TypeScript CDK app type-checks the construct's props.
+//
 // Importing this module builds nothing; the CDK stack and the tests call buildBundle().
 
+import { execFileSync } from 'node:child_process';
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -138,7 +142,28 @@ function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
+/**
+ * Declarations for `greygate/cdk` (package.json exports), emitted by TypeScript from the sources.
+ * The synth-time build (lambda-asset.ts, build/) is left out: the package's construct uses the
+ * shipped Lambda bundle instead, and no exported type refers to either.
+ */
+export function emitCdkTypes(outDir: string = join(REPO_ROOT, 'dist')): string {
+  const types = join(outDir, 'cdk/types');
+  rmSync(types, { recursive: true, force: true });
+  execFileSync(
+    process.execPath,
+    [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(REPO_ROOT, 'build/tsconfig.cdk-types.json'), '--outDir', types],
+    { stdio: 'inherit' },
+  );
+  rmSync(join(types, 'build'), { recursive: true, force: true });
+  rmSync(join(types, 'infra/lib/lambda-asset.d.ts'), { force: true });
+  const index = join(outDir, 'cdk/index.d.ts');
+  writeFileSync(index, "export * from './types/infra/lib/index.ts';\n");
+  return index;
+}
+
 async function main(): Promise<void> {
+  console.log(`${relative(REPO_ROOT, emitCdkTypes())}  (declarations of greygate/cdk)`);
   for (const bundle of await buildAll()) {
     console.log(`${relative(REPO_ROOT, bundle.outfile)}  ${kib(bundle.bytes)}`);
     for (const file of bundle.workerFiles) console.log(`${relative(REPO_ROOT, file)}  ${kib(statSync(file).size)}`);

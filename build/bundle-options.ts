@@ -33,7 +33,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BuildOptions } from 'esbuild';
+import type { BuildOptions, Plugin } from 'esbuild';
 import { BUNDLED_WHITELISTS_DEFINE } from '../functions/packaged-files.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -44,7 +44,7 @@ export const CREATE_REQUIRE_BANNER =
   "import { createRequire as __greygateCreateRequire } from 'module'; const require = __greygateCreateRequire(import.meta.url);";
 
 export interface BundleDefinition {
-  name: 'lambda' | 'bridge' | 'cli';
+  name: 'lambda' | 'bridge' | 'cli' | 'cdk';
   /** Absolute path of the entry module. */
   entry: string;
   /** Output path relative to the output directory (dist/ for `npm run build`). */
@@ -140,6 +140,24 @@ export function cliEsbuildOptions(): BuildOptions {
   };
 }
 
+/**
+ * The CDK construct as the package's `greygate/cdk` entry (docs/deploy.md): its modules in one
+ * readable file, with aws-cdk-lib, constructs and greygate's own dependencies left to the app's
+ * node_modules. The Lambda code asset is the one the package ships in dist/lambda/
+ * (lambda-asset-packaged.ts), instead of a build at synth with esbuild and the sources, which an
+ * installed package has neither of. The bundle is written by the asynchronous build only
+ * (esbuild runs plugins there).
+ */
+export function cdkEsbuildOptions(root: string = REPO_ROOT): BuildOptions {
+  const packagedAsset: Plugin = {
+    name: 'greygate-packaged-lambda-asset',
+    setup(build) {
+      build.onResolve({ filter: /\/lambda-asset\.ts$/ }, () => ({ path: join(root, 'infra/lib/lambda-asset-packaged.ts') }));
+    },
+  };
+  return { ...HOST_SCRIPT_OPTIONS, packages: 'external', plugins: [packagedAsset] };
+}
+
 /** Every bundle `npm run build` makes; the bridge's appears once bridge/main.ts exists. */
 export function bundleDefinitions(root: string = REPO_ROOT): BundleDefinition[] {
   const definitions: BundleDefinition[] = [
@@ -166,6 +184,14 @@ export function bundleDefinitions(root: string = REPO_ROOT): BundleDefinition[] 
         startedBy: 'functions/store/sqlite-checkpointer.ts',
       },
     ],
+  });
+  definitions.push({
+    name: 'cdk',
+    entry: join(root, 'infra/lib/index.ts'),
+    outfile: 'cdk/index.mjs',
+    options: cdkEsbuildOptions(root),
+    // Neither the synth-time build (esbuild, build/) nor any package's code.
+    forbiddenInputs: [/(^|\/)build\//, /(^|\/)node_modules\//, /(^|\/)infra\/lib\/lambda-asset\.ts$/],
   });
   const bridgeEntry = join(root, 'bridge/main.ts');
   if (existsSync(bridgeEntry)) {

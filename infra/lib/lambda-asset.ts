@@ -18,10 +18,9 @@ import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import { Code } from 'aws-cdk-lib/aws-lambda';
 import { buildBundleSync } from '../../build/build.ts';
 import { bundleDefinitions, type BundleDefinition } from '../../build/bundle-options.ts';
+import { LAMBDA_ASSET_FILE } from './lambda-handler.ts';
 
-/** The file name inside the asset; the function's handler is `index.handler`. */
-export const LAMBDA_ASSET_FILE = 'index.mjs';
-export const LAMBDA_HANDLER = 'index.handler';
+export { LAMBDA_ASSET_FILE, LAMBDA_HANDLER } from './lambda-handler.ts';
 
 export function lambdaBundleDefinition(): BundleDefinition {
   const definition = bundleDefinitions().find((d) => d.name === 'lambda');

@@ -7,7 +7,7 @@
 
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -87,7 +87,10 @@ describe.skipIf(npm === undefined)('the packed tarball installed into an empty p
 
   it('holds the built bundles and no TypeScript, test or bench file', () => {
     expect(files).toEqual(expect.arrayContaining(['dist/greygate.mjs', 'dist/greygate-bridge.mjs', 'dist/lambda/index.mjs', 'bin/greygate.mjs']));
-    expect(files.filter((f) => f.endsWith('.ts') || /^(test|bench|infra|build|functions|policy|bridge)\//.test(f))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining(['dist/cdk/index.mjs', 'dist/cdk/index.d.ts']));
+    // Declarations (.d.ts, for greygate/cdk's TypeScript users) are not sources.
+    const sources = files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || /^(test|bench|infra|build|functions|policy|bridge)\//.test(f));
+    expect(sources).toEqual([]);
   });
 
   it('installs no tsx or TypeScript beside it', () => {
@@ -96,6 +99,42 @@ describe.skipIf(npm === undefined)('the packed tarball installed into an empty p
     expect(installed).toContain('better-sqlite3');
     expect(installed.filter((name) => ['tsx', 'typescript', 'esbuild', 'vitest'].includes(name))).toEqual([]);
   });
+
+  it('gives a CDK app the construct as greygate/cdk: two instances in one stack synthesize, and its types check', async () => {
+    // The app's own dependencies, as `npm install aws-cdk-lib constructs` would put them beside greygate.
+    const modules = join(prefix, 'lib/node_modules');
+    for (const name of ['aws-cdk-lib', 'constructs', '@types']) symlinkSync(join(REPO_ROOT, 'node_modules', name), join(modules, name));
+    const app = join(prefix, 'lib');
+    writeFileSync(join(app, 'package.json'), '{ "type": "module" }\n');
+    const source = [
+      "import { App, Stack } from 'aws-cdk-lib';",
+      "import { Greygate, parseGreygateContext } from 'greygate/cdk';",
+      'const app = new App();',
+      "const stack = new Stack(app, 'Mail');",
+      "const token = { 'greygate:tokenSha256': 'a1'.repeat(32) };",
+      "new Greygate(stack, 'Inbound', { settings: parseGreygateContext({ ...token, 'greygate:delay': '120' }) });",
+      "new Greygate(stack, 'Outbound', { settings: parseGreygateContext({ ...token, 'greygate:preset': 'recommended' }) });",
+      'app.synth();',
+      '',
+    ].join('\n');
+    writeFileSync(join(app, 'app.ts'), source);
+    writeFileSync(join(app, 'app.mjs'), source);
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] }, files: ['app.ts'] }),
+    );
+
+    await run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', app]);
+    const out = join(work, 'cdk.out');
+    await run(process.execPath, [join(app, 'app.mjs')], { cwd: app, env: { ...process.env, CDK_OUTDIR: out } });
+    const template = JSON.parse(readFileSync(join(out, 'Mail.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { Environment?: { Variables: Record<string, unknown> } } }> };
+    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.map((f) => f.Properties.Environment?.Variables.GREYGATE_DELAY ?? f.Properties.Environment?.Variables.GREYGATE_PRESET)).toEqual(['120', 'recommended']);
+    // The code asset is the Lambda bundle the package ships, not a build at synth.
+    const assets = readdirSync(out).filter((f) => f.startsWith('asset.'));
+    expect(assets).toHaveLength(1);
+    expect(readFileSync(join(out, assets[0] ?? '', 'index.mjs'))).toEqual(readFileSync(join(modules, 'greygate/dist/lambda/index.mjs')));
+  }, 120_000);
 
   it('prints its help', async () => {
     const help = await run(join(binDir, 'greygate'), ['--help']);

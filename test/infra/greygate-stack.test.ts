@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { App, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { buildSync } from 'esbuild';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lambdaEsbuildOptions, REPO_ROOT } from '../../build/bundle-options.ts';
 import { parseLambdaConfig } from '../../functions/config/lambda-config.ts';
 import { readGreygateContext } from '../../infra/lib/greygate-context.ts';
@@ -183,6 +183,11 @@ function joined(value: unknown): string {
 }
 
 describe('greygate stack', () => {
+  // Two esbuild runs and a synthesis: slow on a busy machine, so not inside the first test's budget.
+  beforeAll(() => {
+    mainStack();
+  }, 120_000);
+
   it('keeps the greylist in one on-demand table keyed by pk with TTL on expires_at, PITR, deletion protection, retained on delete', () => {
     // Act
     const { template, json } = mainStack();
