@@ -104,33 +104,44 @@ export async function importPostgrey(store: ImportingStore | null, db: PostgreyD
     skipped: { malformed: 0, expired: 0, future: 0 },
   };
   const stored = opts.hashKey ?? ((clear: string) => clear);
-  const skip = (kind: string, c: Converted<unknown> & { ok: false }): void => {
-    counts.skipped[c.reason] += 1;
-    opts.print(`skipped ${kind} ${c.key}: ${c.reason} (${c.detail})`);
-  };
 
-  for (const [key, value] of triplets) {
-    const c = tripletFromPostgrey(key, value, opts.now, opts.policy);
-    if (!c.ok) skip('triplet', c);
-    else if (store === null) {
-      opts.print(`would import triplet ${c.key} first=${c.record.firstSeen} last=${c.record.lastSeen}`);
-      counts.triplets.imported += 1;
-    } else {
-      const wrote = await store.importTriplet(stored(c.key), opts.now, (held) => mergeTriplet(held, c.record));
-      counts.triplets[wrote ? 'imported' : 'unchanged'] += 1;
+  /** One file's entries: converted, then printed (dry run) or merged into the store, and counted. */
+  async function importAll<R>(
+    kind: 'triplet' | 'client',
+    entries: Array<[string, string]>,
+    convert: (key: string, value: string) => Converted<R>,
+    describe: (record: R) => string,
+    write: (target: ImportingStore, key: string, record: R) => Promise<boolean>,
+  ): Promise<void> {
+    const tally = counts[kind === 'triplet' ? 'triplets' : 'clients'];
+    for (const [key, value] of entries) {
+      const c = convert(key, value);
+      if (!c.ok) {
+        counts.skipped[c.reason] += 1;
+        opts.print(`skipped ${kind} ${c.key}: ${c.reason} (${c.detail})`);
+      } else if (store === null) {
+        opts.print(`would import ${kind} ${c.key} ${describe(c.record)}`);
+        tally.imported += 1;
+      } else {
+        tally[(await write(store, stored(c.key), c.record)) ? 'imported' : 'unchanged'] += 1;
+      }
     }
   }
-  for (const [key, value] of clients) {
-    const c = clientFromPostgrey(key, value, opts.now, opts.policy);
-    if (!c.ok) skip('client', c);
-    else if (store === null) {
-      opts.print(`would import client ${c.key} count=${c.record.count} last=${c.record.lastSeen}`);
-      counts.clients.imported += 1;
-    } else {
-      const wrote = await store.importClient(stored(c.key), opts.now, (held) => mergeClient(held, c.record));
-      counts.clients[wrote ? 'imported' : 'unchanged'] += 1;
-    }
-  }
+
+  await importAll(
+    'triplet',
+    triplets,
+    (key, value) => tripletFromPostgrey(key, value, opts.now, opts.policy),
+    (r) => `first=${r.firstSeen} last=${r.lastSeen}`,
+    (target, key, r) => target.importTriplet(key, opts.now, (held) => mergeTriplet(held, r)),
+  );
+  await importAll(
+    'client',
+    clients,
+    (key, value) => clientFromPostgrey(key, value, opts.now, opts.policy),
+    (r) => `count=${r.count} last=${r.lastSeen}`,
+    (target, key, r) => target.importClient(key, opts.now, (held) => mergeClient(held, r)),
+  );
   const verb = store === null ? 'would import' : 'imported';
   const s = counts.skipped;
   opts.print(

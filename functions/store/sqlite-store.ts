@@ -199,7 +199,18 @@ export class SqliteGreylistStore implements SqliteStore {
     now: number,
     decide: (state: DecisionState) => T,
   ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+    return this.#queued(now, () => {
+      const result = this.#decide(keys, now, decide);
+      return { value: result, rows: (result.writes.triplet ? 1 : 0) + (result.writes.client ? 1 : 0) };
+    });
+  }
+
+  /**
+   * Runs `body` in the next group commit's transaction, beside the decisions queued with it, and
+   * resolves with its value once that commit is durable. `rows`: how many rows it wrote.
+   */
+  #queued<V>(now: number, body: () => { value: V; rows: number }): Promise<V> {
+    return new Promise<V>((resolve, reject) => {
       try {
         this.#run(() => checkTime(now));
       } catch (error) {
@@ -208,8 +219,8 @@ export class SqliteGreylistStore implements SqliteStore {
       }
       this.#commits.add({
         run: () => {
-          const result = this.#decide(keys, now, decide);
-          return { settle: () => resolve(result), rows: (result.writes.triplet ? 1 : 0) + (result.writes.client ? 1 : 0) };
+          const { value, rows } = body();
+          return { settle: () => resolve(value), rows };
         },
         reject,
       });
@@ -267,25 +278,14 @@ export class SqliteGreylistStore implements SqliteStore {
 
   /** Queued with the decisions, so an import running beside serve shares its commits and lock waits. */
   #importOne(now: number, body: () => boolean): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
+    return this.#queued(now, () => {
+      let wrote: boolean;
       try {
-        this.#run(() => checkTime(now));
+        wrote = body();
       } catch (error) {
-        reject(error);
-        return;
+        throw error instanceof Error && error.name === 'SqliteError' ? error : new DecideFailed(error);
       }
-      this.#commits.add({
-        run: () => {
-          let wrote: boolean;
-          try {
-            wrote = body();
-          } catch (error) {
-            throw error instanceof Error && error.name === 'SqliteError' ? error : new DecideFailed(error);
-          }
-          return { settle: () => resolve(wrote), rows: wrote ? 1 : 0 };
-        },
-        reject,
-      });
+      return { value: wrote, rows: wrote ? 1 : 0 };
     });
   }
 

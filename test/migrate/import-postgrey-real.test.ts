@@ -98,7 +98,7 @@ describe.skipIf(missing !== null)(`import-postgrey against the real postgrey${mi
     expect(answers[3]).toMatch(/^PREPEND X-Greylist: delayed/);
     const reasons = serve.logger.messages().filter((m) => m.includes('action=')).map((m) => /reason=([^,]*)/.exec(m)?.[1]);
     expect(reasons).toEqual(['triplet found', 'client AWL', 'new', 'triplet found']);
-  }, 60_000);
+  }, 150_000);
 });
 
 function isAlive(pid: number): boolean {
