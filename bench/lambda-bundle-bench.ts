@@ -107,8 +107,21 @@ export async function lambdaBundleBench(): Promise<void> {
     const definition = bundleDefinitions().find((d) => d.name === 'lambda');
     if (!definition) throw new Error('no lambda bundle definition');
     const bundle = await buildBundle(definition, dir);
-    const verdict = bundle.bytes < SIZE_TARGET_BYTES ? 'under' : 'OVER';
-    console.log(`bundle: ${(bundle.bytes / 1024).toFixed(1)} KiB (${bundle.bytes} bytes; ${verdict} the ${SIZE_TARGET_BYTES / 1000} KB target)`);
+    // What a cold start reads: the entry file and the chunks it imports statically; the other
+    // chunks load on first use (the Public Suffix List only with organisation identity).
+    const outputs = bundle.metafile.outputs;
+    const entryKey = Object.keys(outputs).find((o) => outputs[o]?.entryPoint !== undefined);
+    const atStart = new Set<string>(entryKey === undefined ? [] : [entryKey]);
+    for (const file of atStart) {
+      for (const i of outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && outputs[i.path]) atStart.add(i.path);
+    }
+    const sum = (files: Iterable<string>): number => [...files].reduce((n, f) => n + (outputs[f]?.bytes ?? 0), 0);
+    const startBytes = sum(atStart);
+    const verdict = startBytes < SIZE_TARGET_BYTES ? 'under' : 'OVER';
+    console.log(
+      `bundle: ${(startBytes / 1024).toFixed(1)} KiB read at a cold start (${startBytes} bytes; ${verdict} the ${SIZE_TARGET_BYTES / 1000} KB target), ` +
+        `${(sum(Object.keys(outputs)) / 1024).toFixed(1)} KiB with the chunks loaded on first use`,
+    );
     for (const [pkg, bytes] of bytesByPackage(bundle.metafile).slice(0, 10)) {
       console.log(`  ${(bytes / 1024).toFixed(1).padStart(7)} KiB  ${pkg}`);
     }

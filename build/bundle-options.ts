@@ -27,6 +27,9 @@
 //                        --enable-source-maps, which slows every stack trace and the cold start.
 //                        Errors are logged with their name, code and message, which is enough
 //                        to act on; the metafile (dist/*.meta.json) maps sizes back to sources.
+//   splitting            modules only some configurations use (the Public Suffix List of organisation
+//                        identity, the SDK's event streams) are chunks beside index.mjs, loaded on
+//                        first use: a cold start reads and compiles what every decision needs.
 //   legalComments none   a smaller file; the bundled packages' licences are in node_modules and
 //                        the lock file. Use 'linked' if the bundle is ever handed to third parties.
 
@@ -95,6 +98,7 @@ export function lambdaEsbuildOptions(root: string = REPO_ROOT): BuildOptions {
     external: [...LAMBDA_UNUSED_CREDENTIAL_PROVIDERS],
     banner: { js: CREATE_REQUIRE_BANNER },
     define: { [BUNDLED_WHITELISTS_DEFINE]: JSON.stringify(whitelists) },
+    splitting: true,
     sourcemap: false,
     legalComments: 'none',
     metafile: true,

@@ -5,15 +5,15 @@
 // banner, minify, externals…) that would have to be translated from the shared settings and kept
 // in sync by hand; `define`, `legalComments` and the forbidden-input check have no direct prop.
 // Calling esbuild's API with the shared definition instead (build/build.ts's buildBundleSync, the
-// one `npm run build` uses) makes the deployed index.mjs byte-identical to dist/lambda/index.mjs.
+// one `npm run build` uses) makes the deployed index.mjs and chunks/ byte-identical to dist/lambda/.
 //
 // The asset hash is the hash of the bundle itself (AssetHashType.OUTPUT): a change anywhere in the
 // import graph, in node_modules or in the settings changes the code CloudFormation deploys, and
 // nothing else does.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import { Code } from 'aws-cdk-lib/aws-lambda';
 import { buildBundleSync } from '../../build/build.ts';
@@ -29,19 +29,16 @@ export function lambdaBundleDefinition(): BundleDefinition {
 }
 
 // One esbuild run per process: every stack synthesized by a test file, or by the app, gets the
-// same bytes. The build goes to a private temp directory, removed at once, because build.ts
-// writes the metafile next to the bundle and the metafile has no business in the deployed zip.
-let built: Buffer | undefined;
+// same bytes. The build goes to a private temp directory, removed at exit, because build.ts
+// writes the metafile next to the bundle's directory and the metafile has no business in the zip.
+let built: string | undefined;
 
-/** The bundle's bytes (built on first use). */
-export function lambdaBundleBytes(): Buffer {
+/** The directory holding the bundle (index.mjs and its chunks/), built on first use. */
+export function lambdaBundleDir(): string {
   if (!built) {
     const dir = mkdtempSync(join(tmpdir(), 'greygate-lambda-'));
-    try {
-      built = readFileSync(buildBundleSync(lambdaBundleDefinition(), dir).outfile);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    built = dirname(buildBundleSync(lambdaBundleDefinition(), dir).outfile);
   }
   return built;
 }
@@ -56,8 +53,8 @@ export function lambdaCode(): Code {
       image: DockerImage.fromRegistry('greygate-local-bundling-only'),
       local: {
         tryBundle(outputDir: string): boolean {
-          writeFileSync(join(outputDir, LAMBDA_ASSET_FILE), lambdaBundleBytes());
-          return true;
+          cpSync(lambdaBundleDir(), outputDir, { recursive: true });
+          return existsSync(join(outputDir, LAMBDA_ASSET_FILE));
         },
       },
     },

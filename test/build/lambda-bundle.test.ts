@@ -136,6 +136,25 @@ describe('the Lambda bundle (dist/lambda/index.mjs)', () => {
     expect(JSON.parse(results[0]?.body ?? '{}')).toEqual({ action: 'DUNNO', verdict: 'pass', reason: 'client-whitelist' });
   });
 
+  it('loads the Public Suffix List from its chunk for organisation identity, and only then', async () => {
+    // Prepare: a provider's pool host retries from another /24 (Google's are whitelisted already)
+    const t0 = 1_767_225_600;
+    const pool = (address: string, name: string, t: number) =>
+      checkEvent({ client_address: address, client_name: name, sender: 'dave@mailer.example.com', recipient: 'bob@example.org', policy_test_time: t });
+    const entry = await readFile(bundle.outfile, 'utf8');
+
+    // Act
+    const { results } = await invokeBundle(bundle, dir.path, { ...lambdaEnv, GREYGATE_CLIENT_IDENTITY: 'org' }, [
+      pool('198.51.100.10', 'out-ab.mailer.example.com', t0),
+      pool('203.0.113.20', 'out-cd.mailer.example.com', t0 + 400),
+    ]);
+
+    // Assess
+    expect(results.map((r) => (JSON.parse(r.body) as { reason: string }).reason)).toEqual(['new', 'triplet-found']);
+    expect(Object.keys(bundle.metafile.outputs).some((o) => /chunks\/public-suffix-list-[^/]*\.mjs$/.test(o))).toBe(true);
+    expect(entry).not.toContain('tldts');
+  });
+
   it('contains neither better-sqlite3 nor the SQLite adapter', async () => {
     // Prepare
     const inputs = Object.keys(bundle.metafile.inputs);

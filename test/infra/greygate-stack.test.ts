@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -15,7 +15,7 @@ import { lambdaEsbuildOptions, REPO_ROOT } from '../../build/bundle-options.ts';
 import { parseLambdaConfig } from '../../functions/config/lambda-config.ts';
 import { readGreygateContext } from '../../infra/lib/greygate-context.ts';
 import { GreygateStack } from '../../infra/lib/greygate-stack.ts';
-import { lambdaBundleBytes } from '../../infra/lib/lambda-asset.ts';
+import { lambdaBundleDir } from '../../infra/lib/lambda-asset.ts';
 
 const TOKEN_A = 'a1'.repeat(32);
 const TOKEN_B = 'b2'.repeat(32);
@@ -67,26 +67,38 @@ function synth(context: Record<string, unknown>): Synthesized {
   return { app, stack, template, json: template.toJSON() as CfnTemplate };
 }
 
-/** The shared settings applied to lambda.ts by esbuild directly, independently of the stack. */
-function referenceBundle(): Buffer {
+/**
+ * The shared settings applied to lambda.ts by esbuild directly, independently of the stack: each
+ * output file (index.mjs, chunks/…) by its path in the asset.
+ */
+function referenceBundle(): Map<string, Buffer> {
+  const outdir = join(OUT_ROOT, 'reference');
   const result = buildSync({
     ...lambdaEsbuildOptions(),
-    entryPoints: [join(REPO_ROOT, 'functions/runtime/lambda.ts')],
-    outfile: 'index.mjs',
+    entryPoints: [{ in: join(REPO_ROOT, 'functions/runtime/lambda.ts'), out: 'index' }],
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
     absWorkingDir: REPO_ROOT,
     write: false,
     metafile: false,
   });
-  return Buffer.from(result.outputFiles[0]?.contents ?? []);
+  return new Map(result.outputFiles.map((f) => [relative(outdir, f.path), Buffer.from(f.contents)]));
+}
+
+/** Every file below `dir`, by its path relative to it. */
+function filesBelow(dir: string): Map<string, Buffer> {
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  return new Map(files.map((e) => [relative(dir, join(e.parentPath, e.name)), readFileSync(join(e.parentPath, e.name))]));
 }
 
 // The stack's bundle (built once per process) and the reference are built back to back, before
 // the synthesis, so that a colleague saving a source file meanwhile (one shared checkout) has
 // the smallest window to make them differ.
-let main: (Synthesized & { reference: Buffer }) | undefined;
-function mainStack(): Synthesized & { reference: Buffer } {
+let main: (Synthesized & { reference: Map<string, Buffer> }) | undefined;
+function mainStack(): Synthesized & { reference: Map<string, Buffer> } {
   if (!main) {
-    lambdaBundleBytes();
+    lambdaBundleDir();
     const reference = referenceBundle();
     main = { ...synth(CONTEXT), reference };
   }
@@ -449,7 +461,7 @@ describe('greygate stack', () => {
     expect(text).not.toMatch(/\b\d{12}\b/);
   });
 
-  it('packages functions/runtime/lambda.ts built with the shared bundle settings, as index.mjs exporting handler', () => {
+  it('packages functions/runtime/lambda.ts built with the shared bundle settings, as index.mjs exporting handler and its chunks', () => {
     // Prepare
     const { app, json, reference } = mainStack();
     const [, fn] = only(json, 'AWS::Lambda::Function');
@@ -464,8 +476,12 @@ describe('greygate stack', () => {
     );
 
     // Assess
-    expect(readdirSync(assetDir)).toEqual(['index.mjs']);
-    expect(readFileSync(join(assetDir, 'index.mjs')).equals(reference), 'the asset is esbuild(lambda.ts, shared options)').toBe(true);
+    const asset = filesBelow(assetDir);
+    expect([...asset.keys()].sort()).toEqual([...reference.keys()].sort());
+    expect(asset.has('index.mjs')).toBe(true);
+    for (const [path, bytes] of reference) {
+      expect(asset.get(path)?.equals(bytes), `${path}: the asset is esbuild(lambda.ts, shared options)`).toBe(true);
+    }
     expect(imported.stderr, 'importing the bundle in a bare Node process').toBe('');
     expect(imported.stdout.trim()).toBe('function');
   });
