@@ -34,6 +34,7 @@ import { selectiveCheckFor } from '../selective/selective-check.ts';
 import { createKeyHasher } from './privacy-key.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
 import { enableLinearTimeRegExps } from './linear-regexp.ts';
+import { allowCacheFor } from '../allow/allow-cache.ts';
 
 enableLinearTimeRegExps();
 
@@ -177,6 +178,10 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   const metrics = createMetrics({ namespace: config.metricsNamespace, write: deps.writeMetrics ?? writeToStdout, clock });
   // Per container: what this container's decisions found (another container's may differ).
   const storeHealth = createStoreHealth({ logger, clock });
+  // Run-time allow entries: no timer runs in a frozen container, so decisions refresh the copy
+  // (allow-cache.ts); the first read starts here, with the warm-up.
+  const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
+  if (deps.warm) void allowEntries?.refresh();
   const service = measured(
     afterWarmUp(
       createDecisionService({
@@ -189,6 +194,7 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
         storeHealth,
         ...psl,
         reportOnly: config.reportOnly,
+        ...(allowEntries ? { allowEntries } : {}),
       }),
       warmUp,
     ),

@@ -29,6 +29,7 @@ import { onDemandRequestListener } from './on-demand-listener.ts';
 import { openConfiguredStore } from './open-store.ts';
 import { describeSelective, selectiveCheckFor } from '../selective/selective-check.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
+import { allowCacheFor } from '../allow/allow-cache.ts';
 
 /** Postgrey remembered 10 instance ids; concurrent connections need more to keep one header per message. */
 const INSTANCE_MEMORY = 10_000;
@@ -77,6 +78,10 @@ export async function startServe(
   const store = await openConfiguredStore(config, env, (message) => logger.warn(message));
 
   const storeHealth = createStoreHealth({ logger, clock });
+  // Run-time allow entries: read now, then kept current from a timer (allow-cache.ts).
+  const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
+  await allowEntries?.refresh();
+  allowEntries?.start();
   const service = createDecisionService({
     store,
     config: config.policy,
@@ -87,6 +92,7 @@ export async function startServe(
     storeHealth,
     ...psl,
     reportOnly: config.reportOnly,
+    ...(allowEntries ? { allowEntries } : {}),
   });
 
   const caps = planDescriptors({ policy: config.maxConnections, http: config.http ? HTTP_MAX_CONNECTIONS : 0 }, openFileLimit());
@@ -129,6 +135,7 @@ export async function startServe(
       httpLimitLogs = logHttpLimits(httpServer, logger);
     }
   } catch (err) {
+    allowEntries?.stop();
     await purger?.stop();
     await policyServer.close({ drainTimeoutMs: 0 });
     if (httpServer) await closeHttp(httpServer, 0);
@@ -169,6 +176,7 @@ export async function startServe(
       const drainTimeoutMs = opts?.drainTimeoutMs ?? 10_000;
       await Promise.all([policyServer.close({ drainTimeoutMs }), http ? closeHttp(http, drainTimeoutMs) : Promise.resolve()]);
       httpLimitLogs?.close();
+      allowEntries?.stop();
       await purger?.stop();
       await store.close();
     },
