@@ -179,9 +179,9 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   // Per container: what this container's decisions found (another container's may differ).
   const storeHealth = createStoreHealth({ logger, clock });
   // Run-time allow entries: no timer runs in a frozen container, so decisions refresh the copy
-  // (allow-cache.ts); the first read starts here, with the warm-up.
+  // (allow-cache.ts); the first read follows the warm-up's, on a connection it opened.
   const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
-  if (deps.warm) void allowEntries?.refresh();
+  if (warmUp !== null && allowEntries) void warmUp.then(() => allowEntries.refresh());
   const service = measured(
     afterWarmUp(
       createDecisionService({
