@@ -102,6 +102,39 @@ export function checkSelector(selector: TripletSelector, config: KeyConfig): Che
   return out;
 }
 
+/**
+ * The selector checked and ready to compare with keys. Under --privacy the keys are hashed, so a
+ * selector needs all three parts, hashed as decisions hash them, to find its one key. Throws
+ * AllowEntryError naming the field; callers run it before opening the store.
+ */
+export function planSelector(
+  selector: TripletSelector,
+  config: KeyConfig,
+  hashKey?: (clear: string) => string,
+): { want: CheckedSelector; any: boolean; exactKey: string | null } {
+  const want = checkSelector(selector, config);
+  const any = want.client !== undefined || want.sender !== undefined || want.recipient !== undefined;
+  let exactKey: string | null = null;
+  if (hashKey !== undefined && any) {
+    if (want.client === undefined || want.sender === undefined || want.recipient === undefined) {
+      throw new AllowEntryError(
+        want.client === undefined ? 'client' : want.sender === undefined ? 'sender' : 'recipient',
+        'with --privacy the store holds hashed keys: give client, sender and recipient together to find one triplet',
+      );
+    }
+    exactKey = hashKey(`${want.client}/${want.sender}/${want.recipient}`);
+  }
+  return { want, any, exactKey };
+}
+
+/** release refuses an empty selector: releasing every pending triplet would switch greylisting off. */
+export function checkReleaseSelector(selector: TripletSelector, config: KeyConfig, hashKey?: (clear: string) => string): void {
+  if (selector.client === undefined && selector.sender === undefined && selector.recipient === undefined) {
+    throw new AllowEntryError('client', 'release needs a selector (client, sender or recipient): releasing every pending triplet would switch greylisting off');
+  }
+  planSelector(selector, config, hashKey);
+}
+
 function waiting(record: Pick<TripletRecord, 'firstSeen' | 'lastSeen'>, config: KeyConfig): boolean {
   return record.lastSeen - record.firstSeen < config.delaySeconds;
 }
@@ -119,18 +152,7 @@ export async function pendingTriplets(
   hashKey?: (clear: string) => string,
   limit = 1000,
 ): Promise<{ triplets: PendingTriplet[]; truncated: boolean }> {
-  const want = checkSelector(selector, config);
-  const any = want.client !== undefined || want.sender !== undefined || want.recipient !== undefined;
-  let exactKey: string | null = null;
-  if (hashKey !== undefined && any) {
-    if (want.client === undefined || want.sender === undefined || want.recipient === undefined) {
-      throw new AllowEntryError(
-        want.client === undefined ? 'client' : want.sender === undefined ? 'sender' : 'recipient',
-        'with --privacy the store holds hashed keys: give client, sender and recipient together to find one triplet',
-      );
-    }
-    exactKey = hashKey(`${want.client}/${want.sender}/${want.recipient}`);
-  }
+  const { want, any, exactKey } = planSelector(selector, config, hashKey);
   const triplets: PendingTriplet[] = [];
   let truncated = false;
   await admin.scanTriplets(now, ({ key, record }) => {
@@ -176,9 +198,7 @@ export async function releaseTriplets(
   config: KeyConfig,
   hashKey?: (clear: string) => string,
 ): Promise<{ released: PendingTriplet[] }> {
-  if (selector.client === undefined && selector.sender === undefined && selector.recipient === undefined) {
-    throw new AllowEntryError('client', 'release needs a selector (client, sender or recipient): releasing every pending triplet would switch greylisting off');
-  }
+  checkReleaseSelector(selector, config, hashKey);
   const { triplets } = await pendingTriplets(admin, now, selector, config, hashKey);
   const released: PendingTriplet[] = [];
   for (const triplet of triplets) {

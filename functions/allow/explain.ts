@@ -9,6 +9,7 @@ import { clientIdentity, type ClientIdentity } from '../core/client-identity.ts'
 import { decide, decisionPlan, whitelistDecision } from '../core/index.ts';
 import type { ClientRecord, Decision, DecisionWrites, PolicyRequest, TripletRecord } from '../core/types.ts';
 import { allowEntryFor, reportOnly, type DecisionServiceDeps } from '../service/decision-service.ts';
+import { decisionBody } from '../http/decision-body.ts';
 
 export interface ExplainStep {
   /** `whitelist-client`, `whitelist-recipient`, `allow-entry`, `selective`, `auto-whitelist`, `triplet`. */
@@ -115,4 +116,24 @@ export async function explain(deps: ExplainDeps, request: PolicyRequest): Promis
     records: { triplet: state.triplet, client: state.client },
     ...(identity ? { identity } : {}),
   });
+}
+
+/** The explanation as `greygate explain --json` and `POST /v1/explain` answer it (snake_case). */
+export function explanationBody(e: Explanation): Record<string, unknown> {
+  const record = (r: TripletRecord | ClientRecord | null | undefined): Record<string, number> | null =>
+    r == null
+      ? null
+      : 'count' in r
+        ? { count: r.count, last_seen: r.lastSeen, expires_at: r.expiresAt }
+        : { first_seen: r.firstSeen, last_seen: r.lastSeen, expires_at: r.expiresAt };
+  return {
+    ...decisionBody(e.decision),
+    steps: e.steps,
+    keys: e.keys,
+    records: e.records === null ? null : { triplet: record(e.records.triplet), client: record(e.records.client) },
+    ...(e.identity ? { identity: e.identity } : {}),
+    would_write: { triplet: record(e.wouldWrite.triplet), client: record(e.wouldWrite.client) },
+    written: false,
+    now: e.now,
+  };
 }
