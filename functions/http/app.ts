@@ -19,6 +19,7 @@ import { StoreError, StoreUnavailableError } from '../store/store-port.ts';
 import { ApiError } from './api-error.ts';
 import { isAuthorized } from './bearer-auth.ts';
 import { checkBodyToAttributes } from './check-request.ts';
+import { ADMIN_PATHS, mountAdminRoutes, type AdminApiOptions } from './admin-routes.ts';
 
 // 100 attributes of up to 512 characters, JSON-escaped: the largest request the bridge can forward.
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -34,6 +35,8 @@ export interface AppOptions {
   tokenSha256?: readonly string[];
   /** The Lambda passes true: a missing token configuration must not mean an open API. */
   requireAuth?: boolean;
+  /** The admin routes (admin-routes.ts); mounted only with admin tokens, else they answer 404. */
+  admin?: Omit<AdminApiOptions, 'checkTokenSha256' | 'logger' | 'readJson' | 'limitBody'>;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -69,6 +72,8 @@ export function createApp(options: AppOptions): Hono {
   app.all('/healthz', methodNotAllowed(['GET', 'HEAD']));
 
   app.use('/v1/*', async (c, next) => {
+    // The admin routes check admin tokens themselves (a check token gets 403 there), or are absent (404).
+    if ((ADMIN_PATHS as readonly string[]).includes(c.req.path)) return next();
     if (tokens.length > 0 || options.requireAuth) {
       if (!isAuthorized(c.req.header('authorization'), tokens)) {
         c.header('WWW-Authenticate', 'Bearer');
@@ -84,29 +89,36 @@ export function createApp(options: AppOptions): Hono {
   // Streaming limit, for bodies of unknown length (chunked): nothing beyond the limit is buffered.
   const streamingLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
 
+  const limitBody = async (c: Context, next: () => Promise<void>): Promise<Response | void> => {
+    // With a Content-Length the size is known up front, and the body can then be read in one
+    // piece (node-server's fast path); going through the stream as bodyLimit does builds a web
+    // ReadableStream per request, a large share of the API's CPU time.
+    const length = c.req.header('content-length');
+    if (length === undefined) return streamingLimit(c, next);
+    if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) tooLarge();
+    await next();
+  };
+  const readJson = async (c: Context): Promise<unknown> => {
+    const type = c.req.header('content-type') ?? '';
+    if (!/^application\/json\s*(;|$)/i.test(type)) {
+      throw new ApiError(415, 'unsupported-media-type', 'send the attributes as JSON with content-type: application/json');
+    }
+    try {
+      return await c.req.json();
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(400, 'invalid-json', 'the body is not valid JSON');
+    }
+  };
+  if (options.admin) {
+    mountAdminRoutes(app, { ...options.admin, checkTokenSha256: tokens, logger, readJson, limitBody });
+  }
+
   app.post(
     '/v1/check',
-    async (c, next) => {
-      // With a Content-Length the size is known up front, and the body can then be read in one
-      // piece (node-server's fast path); going through the stream as bodyLimit does builds a web
-      // ReadableStream per request, a large share of the API's CPU time.
-      const length = c.req.header('content-length');
-      if (length === undefined) return streamingLimit(c, next);
-      if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) tooLarge();
-      await next();
-    },
+    limitBody,
     async (c) => {
-      const type = c.req.header('content-type') ?? '';
-      if (!/^application\/json\s*(;|$)/i.test(type)) {
-        throw new ApiError(415, 'unsupported-media-type', 'send the attributes as JSON with content-type: application/json');
-      }
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch (err) {
-        if (err instanceof ApiError) throw err;
-        throw new ApiError(400, 'invalid-json', 'the body is not valid JSON');
-      }
+      const body = await readJson(c);
       const parsed = parsePolicyRequest(checkBodyToAttributes(body));
       if (!parsed.ok) {
         throw new ApiError(400, parsed.code === 'missing-attribute' ? 'missing-field' : 'invalid-field', parsed.message, {

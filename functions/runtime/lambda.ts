@@ -25,6 +25,7 @@ import { createDecisionService, publicSuffixListFor, type DecisionService } from
 import { createStoreHealth } from '../service/store-health.ts';
 import { ApiError } from '../http/api-error.ts';
 import { createApp } from '../http/app.ts';
+import { adminApiFor } from '../http/admin-routes.ts';
 import { createDynamoDbStore, dynamoDbPolicyHints } from '../store/dynamodb-store.ts';
 import { createDynamoDbClient } from '../store/dynamodb-table.ts';
 import { StoreError, type GreylistStore } from '../store/store-port.ts';
@@ -182,31 +183,28 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   // (allow-cache.ts); the first read follows the warm-up's, on a connection it opened.
   const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
   if (warmUp !== null && allowEntries) void warmUp.then(() => allowEntries.refresh());
-  const service = measured(
-    afterWarmUp(
-      createDecisionService({
-        store,
-        config: config.policy,
-        whitelists: () => whitelists,
-        clock,
-        ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
-        selective: selectiveCheckFor(config, clock, psl.parseDomain),
-        storeHealth,
-        ...psl,
-        reportOnly: config.reportOnly,
-        ...(allowEntries ? { allowEntries } : {}),
-      }),
-      warmUp,
-    ),
-    metrics,
-  );
-  const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, requireAuth: true });
+  const serviceDeps = {
+    store,
+    config: config.policy,
+    whitelists: () => whitelists,
+    clock,
+    ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
+    selective: selectiveCheckFor(config, clock, psl.parseDomain),
+    storeHealth,
+    ...psl,
+    reportOnly: config.reportOnly,
+    ...(allowEntries ? { allowEntries } : {}),
+  };
+  const service = measured(afterWarmUp(createDecisionService(serviceDeps), warmUp), metrics);
+  const admin = adminApiFor(store, config.adminTokenSha256, serviceDeps, allowEntries);
+  const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, requireAuth: true, ...(admin ? { admin } : {}) });
   logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})${config.reportOnly ? '; REPORT-ONLY: every answer is DUNNO' : ''}`, {
     event: 'start',
     table: config.table,
     region: config.region,
     privacy: config.privacyKeyHex !== null,
     tokens: config.tokenSha256.length,
+    admin_tokens: config.adminTokenSha256.length,
     report_only: config.reportOnly,
     whitelists: source,
     whitelist_clients: whitelists.counts.clients,

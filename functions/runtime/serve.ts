@@ -82,7 +82,7 @@ export async function startServe(
   const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
   await allowEntries?.refresh();
   allowEntries?.start();
-  const service = createDecisionService({
+  const serviceDeps = {
     store,
     config: config.policy,
     whitelists: () => whitelists,
@@ -93,7 +93,8 @@ export async function startServe(
     ...psl,
     reportOnly: config.reportOnly,
     ...(allowEntries ? { allowEntries } : {}),
-  });
+  };
+  const service = createDecisionService(serviceDeps);
 
   const caps = planDescriptors({ policy: config.maxConnections, http: config.http ? HTTP_MAX_CONNECTIONS : 0 }, openFileLimit());
   if (caps.warning) logger.warn(caps.warning);
@@ -117,11 +118,13 @@ export async function startServe(
       // or an API nobody calls) then carries neither Hono nor the request validation nor Node's
       // fetch classes.
       const loadApp = async (): Promise<RequestListener> => {
-        const [{ getRequestListener }, { createApp }] = await Promise.all([
+        const [{ getRequestListener }, { createApp }, { adminApiFor }] = await Promise.all([
           import('@hono/node-server'),
           import('../http/app.ts'),
+          import('../http/admin-routes.ts'),
         ]);
-        const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256 });
+        const admin = adminApiFor(store, config.adminTokenSha256, serviceDeps, allowEntries);
+        const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, ...(admin ? { admin } : {}) });
         return getRequestListener(app.fetch);
       };
       httpServer = createServer(
