@@ -70,6 +70,8 @@ export function createApp(options: AppOptions): Hono {
   });
   // Hono answers HEAD with the GET route.
   app.all('/healthz', methodNotAllowed(['GET', 'HEAD']));
+  // The API's OpenAPI 3.1 document (openapi.ts), open like /healthz; loaded on first use.
+  app.get('/openapi.json', async (c) => c.json((await import('./openapi.ts')).openApiDocument()));
 
   app.use('/v1/*', async (c, next) => {
     // The admin routes check admin tokens themselves (a check token gets 403 there), or are absent (404).
