@@ -111,11 +111,11 @@ export function planSelector(
   selector: TripletSelector,
   config: KeyConfig,
   hashKey?: (clear: string) => string,
-): { want: CheckedSelector; any: boolean; exactKey: string | null } {
+): { want: CheckedSelector; narrowed: boolean; exactKey: string | null } {
   const want = checkSelector(selector, config);
-  const any = want.client !== undefined || want.sender !== undefined || want.recipient !== undefined;
+  const narrowed = want.client !== undefined || want.sender !== undefined || want.recipient !== undefined;
   let exactKey: string | null = null;
-  if (hashKey !== undefined && any) {
+  if (hashKey !== undefined && narrowed) {
     if (want.client === undefined || want.sender === undefined || want.recipient === undefined) {
       throw new AllowEntryError(
         want.client === undefined ? 'client' : want.sender === undefined ? 'sender' : 'recipient',
@@ -124,7 +124,7 @@ export function planSelector(
     }
     exactKey = hashKey(`${want.client}/${want.sender}/${want.recipient}`);
   }
-  return { want, any, exactKey };
+  return { want, narrowed, exactKey };
 }
 
 /** release refuses an empty selector: releasing every pending triplet would switch greylisting off. */
@@ -152,7 +152,7 @@ export async function pendingTriplets(
   hashKey?: (clear: string) => string,
   limit = 1000,
 ): Promise<{ triplets: PendingTriplet[]; truncated: boolean }> {
-  const { want, any, exactKey } = planSelector(selector, config, hashKey);
+  const { want, narrowed, exactKey } = planSelector(selector, config, hashKey);
   const triplets: PendingTriplet[] = [];
   let truncated = false;
   await admin.scanTriplets(now, ({ key, record }) => {
@@ -160,7 +160,7 @@ export async function pendingTriplets(
     const parts = splitTripletKey(key, config);
     if (exactKey !== null) {
       if (key !== exactKey) return true;
-    } else if (any) {
+    } else if (narrowed) {
       if (parts === null) return true;
       if (want.client !== undefined && parts.client !== want.client) return true;
       if (want.sender !== undefined && parts.sender !== want.sender) return true;

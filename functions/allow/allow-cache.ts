@@ -36,6 +36,8 @@ export interface AllowEntries {
   current(): AllowMatcher | Promise<AllowMatcher>;
   /** Reads the version and, if it moved, the entries. Never rejects (a failure keeps the copy). */
   refresh(): Promise<void>;
+  /** Resolves once no refresh is in flight (the Lambda waits for it before its container is frozen). */
+  idle(): Promise<void>;
   /** serve: refreshes every REFRESH_MS from an unref'd timer, so an idle instance stays current. */
   start(): void;
   stop(): void;
@@ -94,6 +96,7 @@ export function createAllowCache(opts: AllowCacheOptions): AllowEntries {
       return running.then(() => matcher);
     },
     refresh,
+    idle: () => inFlight ?? Promise.resolve(),
     start() {
       if (timer !== null) return;
       timer = setInterval(() => void refresh(), REFRESH_MS);

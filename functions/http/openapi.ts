@@ -9,7 +9,6 @@
 
 import * as z from 'zod/mini';
 import { ALLOW_KINDS, MAX_ALLOW_COMMENT } from '../core/allow-entry.ts';
-import { DEFAULT_POLICY_CONFIG } from '../core/policy-config.ts';
 import { POLICY_REQUEST_ATTRIBUTES } from '../core/policy-request.ts';
 import type { Reason } from '../core/types.ts';
 import { allowAddBody, releaseBody } from './admin-routes.ts';
@@ -149,7 +148,9 @@ export function openApiDocument(): JsonObject {
     openapi: '3.1.0',
     info: {
       title: 'greygate',
-      version: DEFAULT_POLICY_CONFIG.version,
+      // The API's version, not greygate's release: like /healthz, the open document tells a
+      // stranger nothing about which software version answers.
+      version: '1.0.0',
       description: 'Greylisting decisions for mail servers (docs/http-api.md), and run-time steering with admin tokens (docs/admin.md).',
       license: { name: 'MIT', identifier: 'MIT' },
     },

@@ -215,6 +215,9 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
     try {
       return await answer(event, context);
     } finally {
+      // A refresh of the allow entries this request started runs beside its decision; it ends
+      // before the container may be frozen, not after a thaw with its connection gone.
+      await allowEntries?.idle();
       // Before returning: Lambda may freeze the container as soon as the handler resolves.
       metrics.flush();
     }

@@ -75,6 +75,35 @@ describe('allow entries (pure)', () => {
   });
 });
 
+describe('org entries', () => {
+  it("match the organisation of a stable verified name, never a dynamic one's; the cache loads the PSL for them", async () => {
+    const { parseDomainWithPsl } = await import('../../functions/service/public-suffix-list.ts');
+    const entries = [makeAllowEntry({ kind: 'org', value: 'google.com', addedBy: 'a' }, T0)];
+    const m = buildAllowMatcher(entries, parseDomainWithPsl);
+    const id = (name: string, address: string) => m.match(postfixRequest({ client_name: name, client_address: address }), T0)?.id ?? null;
+    expect(id('mail-yw1-f169.google.com', '209.85.219.169')).toBe('org:google.com');
+    expect(id('dsl-5-6.google.com', '198.51.100.9')).toBeNull();
+    expect(id('209-85-219-169.google.com', '209.85.219.169')).toBeNull();
+    expect(id('unknown', '209.85.219.169')).toBeNull();
+    // Without the list an org entry never matches (rather than matching by a guess).
+    expect(buildAllowMatcher(entries).match(postfixRequest({ client_name: 'mail-yw1-f169.google.com', client_address: '209.85.219.169' }), T0)).toBeNull();
+
+    let loaded = 0;
+    const cache = createAllowCache({
+      admin: { allowVersion: async () => 1, allowEntries: async () => ({ version: 1, entries }) } as unknown as StoreAdmin,
+      clock: () => T0 * 1000,
+      loadParseDomain: async () => {
+        loaded += 1;
+        return parseDomainWithPsl;
+      },
+    });
+    await cache.refresh();
+    const matcher = await cache.current();
+    expect(loaded).toBe(1);
+    expect(matcher.match(postfixRequest({ client_name: 'mail-yw1-f169.google.com', client_address: '209.85.219.169' }), T0)?.id).toBe('org:google.com');
+  });
+});
+
 /** The same story on either store: `open` gives a new store (a connection of its own) on one shared backend. */
 function sharedStoreStory(name: string, setup: () => Promise<{ open: () => GreylistStore; cleanup: () => Promise<void> }>) {
   describe(`allow entries shared through ${name}`, () => {
