@@ -12,6 +12,7 @@ import { commandLineSource, readOptions } from '../config/option-reader.ts';
 import { dynamoDbClientFor, openConfiguredStore } from './open-store.ts';
 import { startServe } from './serve.ts';
 import { enableLinearTimeRegExps } from './linear-regexp.ts';
+import { runAdminCommand } from './admin-commands.ts';
 
 enableLinearTimeRegExps();
 
@@ -145,8 +146,9 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(ADMIN_HELP);
         return 0;
       }
-      // Loaded on demand, as the bridge: serve never needs the admin commands' code.
-      return (await import('./admin-commands.ts')).runAdminCommand(command, rest, {
+      // A static import: the commands share the store modules with serve, and a chunk of their
+      // own would move the SQLite checkpointer away from its worker file in the bundle.
+      return runAdminCommand(command, rest, {
         env: process.env,
         stdout: (text) => process.stdout.write(text),
         stderr: (text) => process.stderr.write(text),
