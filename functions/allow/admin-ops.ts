@@ -7,6 +7,8 @@ import {
   isLiveAllowEntry,
   makeAllowEntry,
   MAX_ALLOW_ENTRIES,
+  MAX_ALLOW_BYTES,
+  allowEntryBytes,
   parseAllowEntryId,
   type AllowEntry,
   type AllowEntryInput,
@@ -29,6 +31,14 @@ export async function addAllowEntry(admin: StoreAdmin, input: AllowEntryInput, n
       'value',
       `there are already ${entries.length} allow entries (at most ${MAX_ALLOW_ENTRIES}): remove expired or unused ones first ` +
         '(`greygate allow list`), or put large lists in a whitelist file',
+    );
+  }
+  const bytes = entries.filter((e) => e.id !== entry.id).reduce((sum, e) => sum + allowEntryBytes(e), allowEntryBytes(entry));
+  if (bytes > MAX_ALLOW_BYTES) {
+    throw new AllowEntryError(
+      entry.comment.length > 0 ? 'comment' : 'value',
+      `the allow entries would take ${Math.ceil(bytes / 1000)} kB, more than the ${MAX_ALLOW_BYTES / 1000} kB a store keeps them in ` +
+        '(one DynamoDB item): remove unused entries or shorten their comments',
     );
   }
   return { entry, version: await admin.putAllowEntry(entry) };

@@ -60,6 +60,19 @@ export class AllowEntryError extends Error {
 export const MAX_ALLOW_COMMENT = 200;
 export const MAX_ALLOW_BY = 100;
 export const MAX_ALLOW_ENTRIES = 1000;
+/**
+ * All entries together, as stored: DynamoDB keeps them in one item of at most 400 KB, so the
+ * limit leaves room for the item's own attributes. Typical entries take 150 bytes; a long comment
+ * in a non-Latin script can take over a kilobyte.
+ */
+export const MAX_ALLOW_BYTES = 300_000;
+
+/** An entry's stored size, near enough to DynamoDB's count (names and values in UTF-8). */
+export function allowEntryBytes(entry: AllowEntry): number {
+  const text = (value: string): number => new TextEncoder().encode(value).length;
+  // The map key (id) and each attribute's name and value; numbers count as 8 bytes.
+  return text(entry.id) + text(entry.kind) + text(entry.value) + text(entry.comment) + text(entry.addedBy) + 60;
+}
 
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)+$/;
 // Postfix sends the recipient as the envelope has it; a local part may hold almost anything but

@@ -3,9 +3,9 @@
 // interval, an expired one is ignored, and the DynamoDB decision path keeps its one round trip.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EMPTY_WHITELISTS } from '../../functions/core/index.ts';
-import { buildAllowMatcher, makeAllowEntry, AllowEntryError } from '../../functions/core/allow-entry.ts';
+import { buildAllowMatcher, makeAllowEntry, AllowEntryError, MAX_ALLOW_COMMENT } from '../../functions/core/allow-entry.ts';
 import { createAllowCache, MAX_STALE_MS, REFRESH_MS, ALLOW_PROPAGATION_SECONDS } from '../../functions/allow/allow-cache.ts';
 import { addAllowEntry, listAllowEntries, removeAllowEntry } from '../../functions/allow/admin-ops.ts';
 import { createDecisionService } from '../../functions/service/decision-service.ts';
@@ -172,13 +172,15 @@ sharedStoreStory('one SQLite file', async () => {
 
 let dynalite: RunningDynalite;
 let tables = 0;
-async function dynamoTable(): Promise<{ open: () => DynamoDbStore; cleanup: () => Promise<void> }> {
+async function dynamoTable(): Promise<{ name: string; client: DynamoDBClient; open: () => DynamoDbStore; cleanup: () => Promise<void> }> {
   dynalite ??= await startDynalite();
   tables += 1;
   const name = `allow-${tables}`;
   const admin = dynalite.client();
   await createTable(admin, name);
   return {
+    name,
+    client: admin,
     open: () =>
       createDynamoDbStore({
         client: dynalite.client(),
@@ -199,6 +201,38 @@ describe('allow entries on DynamoDB: the decision path', () => {
   afterAll(async () => {
     await dynalite?.stop();
   });
+
+  it('refuses an entry that would not fit DynamoDB\'s one item, naming the field, before DynamoDB would', async () => {
+    const table = await dynamoTable();
+    const store = table.open();
+    const admin = adminOf(store);
+    const long = (i: number) => ({
+      kind: 'recipient',
+      value: `${String(i).padStart(4, '0')}${'x'.repeat(56)}@${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(60)}.example`,
+      comment: '€'.repeat(MAX_ALLOW_COMMENT),
+      addedBy: 'ü'.repeat(100),
+    });
+    let added = 0;
+    let refused: unknown = null;
+    for (let i = 0; i < 400 && refused === null; i += 1) {
+      try {
+        await addAllowEntry(admin, long(i), T0);
+        added += 1;
+      } catch (error) {
+        refused = error;
+      }
+    }
+    expect(refused).toBeInstanceOf(AllowEntryError);
+    expect((refused as AllowEntryError).field).toBe('comment');
+    expect(added).toBeGreaterThan(100);
+    expect((await admin.allowEntries()).entries).toHaveLength(added);
+    // dynalite does not enforce DynamoDB's 400 KB item limit, so the item is measured here: its
+    // JSON wire form (type tags and quotes included) overstates DynamoDB's count.
+    const raw = await table.client.send(new GetItemCommand({ TableName: table.name, Key: { pk: { S: 'a#allow-entries' } } }));
+    expect(Buffer.byteLength(JSON.stringify(raw.Item))).toBeLessThan(400_000);
+    await store.close();
+    await table.cleanup();
+  }, 60_000);
 
   it('keeps one round trip and at most one write per common decision with a warm copy', async () => {
     const table = await dynamoTable();
