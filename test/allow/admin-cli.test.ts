@@ -251,6 +251,41 @@ describe.each(stores)('the admin commands on %s', (kind, setup) => {
   });
 });
 
+describe('the admin commands with --privacy', () => {
+  it('explain shows the clear and the stored key; pending and release find a triplet by all three parts; no key file is created', async () => {
+    tmp = await makeTempDir();
+    const clock = { ms: T0 * 1000 };
+    const fresh = ['--privacy', '--dbdir', join(tmp.path, 'fresh')];
+    const refused = await cli(['explain', '--client-address=203.0.113.9', '--sender=a@b.example', '--recipient=c@d.example', ...fresh], clock).catch((e: Error) => ({ code: 1, out: '', err: e.message }));
+    expect(refused.err).toContain('privacy.key');
+    expect(existsSync(join(tmp.path, 'fresh'))).toBe(false);
+
+    const store = ['--privacy', '--dbdir', join(tmp.path, 'db')];
+    const serve = await startInstance(store, clock);
+    running.push(serve);
+    await serve.check(REQ);
+    clock.ms += 5_000;
+    const explained = JSON.parse((await cli(['explain', '--json', '--client-address=203.0.113.9', '--sender=reset@bank.example', '--recipient=user@example.org', ...store], clock)).out) as {
+      reason: string;
+      keys: { triplet: { clear: string; stored: string } };
+    };
+    expect(explained.reason).toBe('early-retry');
+    expect(explained.keys.triplet.clear).toBe('203.0.113.0/reset@bank.example/user@example.org');
+    expect(explained.keys.triplet.stored).toMatch(/^[0-9a-f]{64}$/);
+
+    const all = JSON.parse((await cli(['pending', '--json', ...store], clock)).out) as { triplets: Array<{ key: string; sender?: string }> };
+    expect(all.triplets).toEqual([expect.objectContaining({ key: explained.keys.triplet.stored })]);
+    expect(all.triplets[0]?.sender).toBeUndefined();
+    const partial = await cli(['pending', '--client=203.0.113.9', ...store], clock);
+    expect(partial.code).toBe(2);
+    expect(partial.err).toContain('--sender');
+    const released = await cli(['release', '--client=203.0.113.9', '--sender=reset@bank.example', '--recipient=user@example.org', ...store], clock);
+    expect(released.out).toContain('released 1');
+    clock.ms += 1_000;
+    expect((await serve.check(REQ)).body).toMatchObject({ verdict: 'pass', reason: 'triplet-found' });
+  });
+});
+
 describe('the entry file', () => {
   it('runs the admin commands and exits 2 on bad input', async () => {
     tmp = await makeTempDir();
