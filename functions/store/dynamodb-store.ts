@@ -57,7 +57,7 @@ export function dynamoDbPolicyHints(
   };
 }
 
-export type DynamoDbStore = ImportingStore & { stats(): DynamoDbStoreStats };
+export type DynamoDbStore = ImportingStore & { stats(): DynamoDbStoreStats; admin(): StoreAdmin };
 
 export function createDynamoDbStore(opts: DynamoDbStoreOptions): DynamoDbStore {
   checkTableName(opts.tableName);

@@ -74,6 +74,7 @@ export interface SqliteStoreOptions {
 export interface SqliteStore extends ImportingStore {
   /** Absolute or dbdir-relative path of the database file, for log lines. */
   readonly file: string;
+  admin(): StoreAdmin;
 }
 
 export const DEFAULT_SQLITE_FILE_NAME = 'greygate.sqlite';
