@@ -151,6 +151,7 @@ export async function startServe(
   logger.info(
     `greygate ${config.policy.version} serving policy on ${policyServer.addresses().join(', ')}` +
       (http ? `, HTTP API on ${formatHttp(http)}` : '') +
+      (http && config.adminTokenSha256.length > 0 ? ` (admin routes on: ${config.adminTokenSha256.length} admin token(s))` : '') +
       `, store ${config.store === 'sqlite' ? config.dbdir : `dynamodb:${config.table}`}` +
       (config.selective.mode === 'off' ? '' : `, selective greylisting: ${describeSelective(config)}`) +
       (config.reportOnly ? '; REPORT-ONLY: every answer is DUNNO, the log says what greylisting would have answered' : ''),
