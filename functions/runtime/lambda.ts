@@ -183,20 +183,45 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   // (allow-cache.ts); the first read follows the warm-up's, on a connection it opened.
   const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
   if (warmUp !== null && allowEntries) void warmUp.then(() => allowEntries.refresh());
-  const serviceDeps = {
-    store,
-    config: config.policy,
-    whitelists: () => whitelists,
-    clock,
-    ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
-    selective: selectiveCheckFor(config, clock, psl.parseDomain),
-    storeHealth,
-    ...psl,
-    reportOnly: config.reportOnly,
-    ...(allowEntries ? { allowEntries } : {}),
-  };
-  const service = measured(afterWarmUp(createDecisionService(serviceDeps), warmUp), metrics);
-  const admin = adminApiFor(store, config.adminTokenSha256, serviceDeps, allowEntries);
+  const service = measured(
+    afterWarmUp(
+      createDecisionService({
+        store,
+        config: config.policy,
+        whitelists: () => whitelists,
+        clock,
+        ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
+        selective: selectiveCheckFor(config, clock, psl.parseDomain),
+        storeHealth,
+        ...psl,
+        reportOnly: config.reportOnly,
+        ...(allowEntries ? { allowEntries } : {}),
+      }),
+      warmUp,
+    ),
+    metrics,
+  );
+  // The admin routes' explain takes the decision service's dependencies above, so that it decides
+  // as /v1/check does; keep the two lists alike.
+  const admin =
+    config.adminTokenSha256.length === 0
+      ? undefined
+      : adminApiFor(
+          store,
+          config.adminTokenSha256,
+          {
+            store,
+            config: config.policy,
+            whitelists: () => whitelists,
+            clock,
+            ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
+            selective: selectiveCheckFor(config, clock, psl.parseDomain),
+            ...psl,
+            reportOnly: config.reportOnly,
+            ...(allowEntries ? { allowEntries } : {}),
+          },
+          allowEntries,
+        );
   const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, requireAuth: true, ...(admin ? { admin } : {}) });
   logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})${config.reportOnly ? '; REPORT-ONLY: every answer is DUNNO' : ''}`, {
     event: 'start',

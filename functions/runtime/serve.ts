@@ -82,7 +82,7 @@ export async function startServe(
   const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
   await allowEntries?.refresh();
   allowEntries?.start();
-  const serviceDeps = {
+  const service = createDecisionService({
     store,
     config: config.policy,
     whitelists: () => whitelists,
@@ -93,8 +93,20 @@ export async function startServe(
     ...psl,
     reportOnly: config.reportOnly,
     ...(allowEntries ? { allowEntries } : {}),
+  });
+  // The admin routes' explain takes the decision service's dependencies above, so that it decides
+  // as the policy listener and /v1/check do; keep the two lists alike.
+  const explainDeps = {
+    store,
+    config: config.policy,
+    whitelists: () => whitelists,
+    clock,
+    ...(hashKey ? { hashKey } : {}),
+    selective,
+    ...psl,
+    reportOnly: config.reportOnly,
+    ...(allowEntries ? { allowEntries } : {}),
   };
-  const service = createDecisionService(serviceDeps);
 
   const caps = planDescriptors({ policy: config.maxConnections, http: config.http ? HTTP_MAX_CONNECTIONS : 0 }, openFileLimit());
   if (caps.warning) logger.warn(caps.warning);
@@ -123,7 +135,7 @@ export async function startServe(
           import('../http/app.ts'),
           import('../http/admin-routes.ts'),
         ]);
-        const admin = adminApiFor(store, config.adminTokenSha256, serviceDeps, allowEntries);
+        const admin = adminApiFor(store, config.adminTokenSha256, explainDeps, allowEntries);
         const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, ...(admin ? { admin } : {}) });
         return getRequestListener(app.fetch);
       };
