@@ -13,7 +13,7 @@
 // not: steering greygate is never open by default. Each change is logged with the token's id (the
 // first 12 hex digits of its SHA-256, as configured), never the token.
 
-import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono } from 'hono';
 import * as z from 'zod/mini';
 import type { Logger } from '../../policy/logger.ts';
 import { addAllowEntry, listAllowEntries, pendingTriplets, releaseTriplets, removeAllowEntry, type TripletSelector } from '../allow/admin-ops.ts';
@@ -26,6 +26,7 @@ import type { StoreAdmin } from '../store/store-admin.ts';
 import { ApiError } from './api-error.ts';
 import { matchingTokenSha256 } from './bearer-auth.ts';
 import { checkBodyToAttributes } from './check-request.ts';
+import { limitBody, readJson } from './json-body.ts';
 
 export const ADMIN_PATHS = ['/v1/explain', '/v1/allow', '/v1/pending', '/v1/release'] as const;
 
@@ -43,10 +44,6 @@ export interface AdminApiOptions {
   /** Told after a change, so this instance's copy of the allow entries refreshes at once. */
   changed?: () => void;
   logger: Logger;
-  /** Reads a JSON body with the check route's limits and errors. */
-  readJson: (c: Context) => Promise<unknown>;
-  /** The check route's body size limit, applied after the token check. */
-  limitBody: MiddlewareHandler;
 }
 
 /** The id a log line names a token by: a prefix of its configured digest, useless to an attacker. */
@@ -116,11 +113,11 @@ export function mountAdminRoutes(app: Hono, opts: AdminApiOptions): void {
       await next();
     });
   }
-  for (const path of ['/v1/explain', '/v1/allow', '/v1/release']) app.post(path, opts.limitBody);
+  for (const path of ['/v1/explain', '/v1/allow', '/v1/release']) app.post(path, limitBody);
   const who = (c: Context): string => `token:${admitted.get(c.req.raw) ?? 'unknown'}`;
 
   app.post('/v1/explain', async (c) => {
-    const parsed = parsePolicyRequest(checkBodyToAttributes(await opts.readJson(c)));
+    const parsed = parsePolicyRequest(checkBodyToAttributes(await readJson(c)));
     if (!parsed.ok) {
       throw new ApiError(400, parsed.code === 'missing-attribute' ? 'missing-field' : 'invalid-field', parsed.message, { field: parsed.field });
     }
@@ -129,7 +126,7 @@ export function mountAdminRoutes(app: Hono, opts: AdminApiOptions): void {
 
   app.get('/v1/allow', async (c) => c.json(await listAllowEntries(admin, now())));
   app.post('/v1/allow', async (c) => {
-    const body = parseBody(allowAddBody, await opts.readJson(c));
+    const body = parseBody(allowAddBody, await readJson(c));
     const at = now();
     const by = who(c);
     const added = await addAllowEntry(
@@ -175,7 +172,7 @@ export function mountAdminRoutes(app: Hono, opts: AdminApiOptions): void {
   });
 
   app.post('/v1/release', async (c) => {
-    const body = parseBody(releaseBody, await opts.readJson(c));
+    const body = parseBody(releaseBody, await readJson(c));
     const selector = selectorFrom((n) => body[n as keyof typeof body]);
     const result = await releaseTriplets(admin, now(), selector, opts.policy, opts.hashKey).catch(badInput);
     const by = who(c);
@@ -203,7 +200,7 @@ export function adminApiFor(
   adminTokenSha256: readonly string[],
   deps: ExplainDeps,
   allowEntries?: { refresh(): Promise<void> },
-): Omit<AdminApiOptions, 'checkTokenSha256' | 'logger' | 'readJson' | 'limitBody'> | undefined {
+): Omit<AdminApiOptions, 'checkTokenSha256' | 'logger'> | undefined {
   if (adminTokenSha256.length === 0 || store.admin === undefined) return undefined;
   return {
     adminTokenSha256,

@@ -36,7 +36,7 @@ export interface AppOptions {
   /** The Lambda passes true: a missing token configuration must not mean an open API. */
   requireAuth?: boolean;
   /** The admin routes (admin-routes.ts); mounted only with admin tokens, else they answer 404. */
-  admin?: Omit<AdminApiOptions, 'checkTokenSha256' | 'logger' | 'readJson' | 'limitBody'>;
+  admin?: Omit<AdminApiOptions, 'checkTokenSha256' | 'logger'>;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -91,36 +91,29 @@ export function createApp(options: AppOptions): Hono {
   // Streaming limit, for bodies of unknown length (chunked): nothing beyond the limit is buffered.
   const streamingLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
 
-  const limitBody = async (c: Context, next: () => Promise<void>): Promise<Response | void> => {
-    // With a Content-Length the size is known up front, and the body can then be read in one
-    // piece (node-server's fast path); going through the stream as bodyLimit does builds a web
-    // ReadableStream per request, a large share of the API's CPU time.
-    const length = c.req.header('content-length');
-    if (length === undefined) return streamingLimit(c, next);
-    if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) tooLarge();
-    await next();
-  };
-  const readJson = async (c: Context): Promise<unknown> => {
-    const type = c.req.header('content-type') ?? '';
-    if (!/^application\/json\s*(;|$)/i.test(type)) {
-      throw new ApiError(415, 'unsupported-media-type', 'send the attributes as JSON with content-type: application/json');
-    }
-    try {
-      return await c.req.json();
-    } catch (err) {
-      if (err instanceof ApiError) throw err;
-      throw new ApiError(400, 'invalid-json', 'the body is not valid JSON');
-    }
-  };
-  if (options.admin) {
-    mountAdminRoutes(app, { ...options.admin, checkTokenSha256: tokens, logger, readJson, limitBody });
-  }
-
   app.post(
     '/v1/check',
-    limitBody,
+    async (c, next) => {
+      // With a Content-Length the size is known up front, and the body can then be read in one
+      // piece (node-server's fast path); going through the stream as bodyLimit does builds a web
+      // ReadableStream per request, a large share of the API's CPU time.
+      const length = c.req.header('content-length');
+      if (length === undefined) return streamingLimit(c, next);
+      if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) tooLarge();
+      await next();
+    },
     async (c) => {
-      const body = await readJson(c);
+      const type = c.req.header('content-type') ?? '';
+      if (!/^application\/json\s*(;|$)/i.test(type)) {
+        throw new ApiError(415, 'unsupported-media-type', 'send the attributes as JSON with content-type: application/json');
+      }
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        throw new ApiError(400, 'invalid-json', 'the body is not valid JSON');
+      }
       const parsed = parsePolicyRequest(checkBodyToAttributes(body));
       if (!parsed.ok) {
         throw new ApiError(400, parsed.code === 'missing-attribute' ? 'missing-field' : 'invalid-field', parsed.message, {
@@ -133,6 +126,7 @@ export function createApp(options: AppOptions): Hono {
     },
   );
   app.all('/v1/check', methodNotAllowed(['POST']));
+  if (options.admin) mountAdminRoutes(app, { ...options.admin, checkTokenSha256: tokens, logger });
 
   return app;
 }
