@@ -165,6 +165,10 @@ describe('admin routes on serve', () => {
       expect(res.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
       expect(res.body, `${method} ${path} ${JSON.stringify(body)}`).toMatchObject({ error: { field } });
     }
+    // Too large, not JSON, another method: the check route's answers.
+    const huge = await again.call('POST', '/v1/allow', { token: ADMIN_TOKEN, body: { kind: 'client', value: '192.0.2.1', comment: 'x'.repeat(70_000) } });
+    expect(huge.status).toBe(413);
+    expect((await again.call('PUT', '/v1/allow', { token: ADMIN_TOKEN, body: {} })).status).toBe(405);
     await again.serve.close({ drainTimeoutMs: 0 });
     running = undefined;
     expect(snapshot(s.dbdir)).toEqual(before);
