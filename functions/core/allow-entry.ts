@@ -195,6 +195,9 @@ export const EMPTY_ALLOW_MATCHER: AllowMatcher = Object.freeze({ size: 0, match:
 export function buildAllowMatcher(entries: readonly AllowEntry[], parseDomain?: ParseDomain): AllowMatcher {
   if (entries.length === 0) return EMPTY_ALLOW_MATCHER;
   const networks: { set: IpPrefixSet; entry: AllowEntry }[] = [];
+  // Every network in one set: the common case (no entry matches) costs one lookup per prefix
+  // length, and only a hit walks the entries to name the one that matched.
+  const anyNetwork = new IpPrefixSet();
   const byId = new Map<string, AllowEntry>();
   let orgs = false;
   for (const entry of entries) {
@@ -205,7 +208,9 @@ export function buildAllowMatcher(entries: readonly AllowEntry[], parseDomain?: 
     const ip = parseIpAddress(address);
     if (ip === null) continue;
     const set = new IpPrefixSet();
-    set.add(ip, length === undefined ? maxPrefixLength(ip) : Number(length));
+    const bits = length === undefined ? maxPrefixLength(ip) : Number(length);
+    set.add(ip, bits);
+    anyNetwork.add(ip, bits);
     networks.push({ set, entry });
   }
   const live = (entry: AllowEntry | undefined, now: number): AllowEntry | null =>
@@ -215,7 +220,7 @@ export function buildAllowMatcher(entries: readonly AllowEntry[], parseDomain?: 
     size: entries.length,
     match(request: PolicyRequest, now: number): AllowEntry | null {
       const ip = parseIpAddress(request.clientAddress);
-      if (ip !== null) {
+      if (ip !== null && anyNetwork.has(ip)) {
         for (const { set, entry } of networks) if (isLiveAllowEntry(entry, now) && set.has(ip)) return entry;
       }
       const name = asciiLower(request.clientName).replace(/\.$/, '');
