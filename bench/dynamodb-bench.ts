@@ -26,6 +26,8 @@ import { createTable } from '../functions/store/dynamodb-table.ts';
 import { openSqliteStore } from '../functions/store/sqlite-store.ts';
 import type { GreylistStore } from '../functions/store/store-port.ts';
 import { startDynalite, type RunningDynalite } from '../test/support/dynalite.ts';
+import { createAllowCache, type AllowEntries } from '../functions/allow/allow-cache.ts';
+import { addAllowEntry } from '../functions/allow/admin-ops.ts';
 import { addFixedDelay } from '../test/support/slow-dynamodb.ts';
 
 const DELAY_MS = 20;
@@ -43,9 +45,9 @@ interface Body {
 }
 
 /** The app as the Lambda builds it, on `store`, with a decision clock the bench can move. */
-function appOn(store: GreylistStore, clock: () => number, config: PolicyConfig = CONFIG): Hono {
+function appOn(store: GreylistStore, clock: () => number, config: PolicyConfig = CONFIG, allowEntries?: AllowEntries): Hono {
   const parseDomain: ParseDomain | undefined = config === CONFIG ? undefined : parseDomainWithPsl;
-  const service = createDecisionService({ store, config, whitelists: () => EMPTY_WHITELISTS, clock, parseDomain });
+  const service = createDecisionService({ store, config, whitelists: () => EMPTY_WHITELISTS, clock, parseDomain, ...(allowEntries ? { allowEntries } : {}) });
   return createApp({ service, logger: silentLogger, ping: () => store.ping() });
 }
 
@@ -208,13 +210,13 @@ async function runPaths(setupStore: DynamoDbStore, measured: DynamoDbStore, perP
     nowSeconds = at;
     for (const b of bodies) await post(setup, b);
   };
-  const measure = async (name: string, common: boolean, bodies: Body[], at: number): Promise<void> => {
+  const measure = async (name: string, common: boolean, bodies: Body[], at: number, through: Hono = app): Promise<void> => {
     nowSeconds = at;
     const before = measured.stats();
     const latencies: number[] = [];
     const reasons = new Set<string>();
     for (const b of bodies) {
-      const { ms, reason } = await post(app, b);
+      const { ms, reason } = await post(through, b);
       latencies.push(ms);
       reasons.add(reason);
     }
@@ -251,6 +253,18 @@ async function runPaths(setupStore: DynamoDbStore, measured: DynamoDbStore, perP
   await measure(`${awl}, first in this process (rare)`, false, [body(20, 'awl')], awlAt);
   await measure(awl, true, batch(20, 'awl'), awlAt);
   await measure(`${awl} hourly refresh (rare)`, false, [body(20, 'awl')], awlAt + 3_600);
+
+  // Run-time allow entries (docs/admin.md): held in memory and refreshed on an interval, so a
+  // decision with entries loaded costs what it costs without them, and a listed client nothing.
+  const admin = setupStore.admin();
+  const allowAt = awlAt + 7_200;
+  await addAllowEntry(admin, { kind: 'client', value: `192.0.${run}.30`, addedBy: 'bench' }, allowAt);
+  const cache = createAllowCache({ admin: measured.admin(), clock });
+  nowSeconds = allowAt;
+  await cache.refresh();
+  const withEntries = appOn(measured, clock, config, cache);
+  await measure('new triplet, allow entries held', true, batch(31, 'held'), allowAt, withEntries);
+  await measure('allow-listed client', true, batch(30, 'allowed'), allowAt, withEntries);
   return results;
 }
 

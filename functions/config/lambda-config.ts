@@ -15,6 +15,8 @@ export interface LambdaConfig extends GreylistingOptions {
   /** Null: the SDK's own resolution (AWS_ENDPOINT_URL_DYNAMODB, else the regional endpoint). */
   dynamodbEndpoint: string | null;
   tokenSha256: readonly string[];
+  /** Admin token digests; empty = admin routes off (404). */
+  adminTokenSha256: readonly string[];
   /** Hex HMAC key when privacy is on; null when GREYGATE_PRIVACY=false. */
   privacyKeyHex: string | null;
   /** Files that replace the bundled whitelists; null keeps the bundled ones. */
@@ -76,6 +78,7 @@ function readLambdaConfig(env: Env): LambdaConfig {
     region,
     dynamodbEndpoint: reading.get('dynamodb-endpoint'),
     tokenSha256,
+    adminTokenSha256: reading.get('admin-token-sha256'),
     privacyKeyHex,
     whitelistFiles: Object.freeze({ clients: reading.get('whitelist-clients'), recipients: reading.get('whitelist-recipients') }),
     metricsNamespace: reading.get('metrics-namespace'),

@@ -201,6 +201,21 @@ export const OPTIONS = {
     defaultTextFor: { lambda: 'required', cdk: 'none (every request is refused; synth warns)' },
     read: list(parseTokenSha256, Object.freeze<string[]>([])),
   }),
+  'admin-token-sha256': row('admin-token-sha256', {
+    repeatable: true,
+    form: 'HEX',
+    cdk: { key: 'greygate:adminTokenSha256', prop: 'adminTokenSha256', shape: 'list' },
+    runtimes: ['serve', 'lambda', 'cdk'],
+    group: 'listeners',
+    help: 'accepted admin token hash (repeatable): turns on /v1/explain, /v1/allow, /v1/pending, /v1/release',
+    doc: 'SHA-256 of an accepted admin token (`greygate token` makes one). Repeatable for rotation. Turns the admin routes on (`/v1/explain`, `/v1/allow`, `/v1/pending`, `/v1/release`, docs/admin.md); without it they answer 404. A check token gets 403 there.',
+    docFor: {
+      lambda: 'SHA-256 digests of the accepted admin tokens, comma-separated; several allow rotation. Without it the admin routes answer 404.',
+      cdk: 'SHA-256 digests of the accepted admin tokens, comma-separated or a JSON list. Without it the admin routes answer 404.',
+    },
+    defaultText: 'none (admin routes off)',
+    read: list(parseTokenSha256, Object.freeze<string[]>([])),
+  }),
 
   // ---- greylisting: Postgrey's options
   delay: row('delay', {

@@ -39,6 +39,8 @@ export interface ServeConfig extends GreylistingOptions {
   privacyKeyHex: string | null;
   /** SHA-256 hex digests of the accepted HTTP bearer tokens; empty = no auth on loopback. */
   tokenSha256: readonly string[];
+  /** SHA-256 hex digests of the accepted admin tokens; empty = admin routes off (404). */
+  adminTokenSha256: readonly string[];
 }
 
 const DEFAULT_CLIENT_WHITELISTS = Object.freeze([`${PACKAGED_WHITELIST_DIR}clients`, '/etc/greygate/whitelist_clients.local']);
@@ -84,6 +86,7 @@ export function parseServeConfig(
     privacy: reading.get('privacy'),
     privacyKeyHex: reading.get('privacy-key'),
     tokenSha256,
+    adminTokenSha256: reading.get('admin-token-sha256'),
   });
   return {
     config,

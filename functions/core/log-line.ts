@@ -17,6 +17,7 @@ const POSTGREY_REASONS: Readonly<Record<Reason, string>> = {
   // greygate's own, worded in Postgrey's style
   'not-suspicious': 'not suspicious',
   dnswl: 'dnswl',
+  'allow-entry': 'allow entry',
 };
 
 /** The `reason=` text: `early-retry (12s missing)`, `triplet found`, `client AWL`… */
@@ -45,6 +46,8 @@ function formatSignal(signal: Signal): string {
       return `${signal.name}:${signal.zone}`;
     case 'dns-error':
       return `dns-error:${signal.zone}:${signal.error}`;
+    case 'allow-entry':
+      return `allow-entry:${signal.entry}`;
     default:
       return signal.name;
   }

@@ -23,4 +23,6 @@ export type Signal =
   | { name: 'dnswl'; zone: string }
   /** A configured list gave no usable answer (timeout, SERVFAIL, refused); it adds nothing. */
   | { name: 'dns-error'; zone: string; error: DnsListErrorCode }
-  | { name: ClientSignalName };
+  | { name: ClientSignalName }
+  /** The run-time allow entry that let the request through (its id, `client:192.0.2.0/24`). */
+  | { name: 'allow-entry'; entry: string };

@@ -35,7 +35,9 @@ export type Reason =
   /** Selective greylisting: the client looks like a real mail server, so it is not greylisted. */
   | 'not-suspicious'
   /** Selective greylisting (score mode): a DNS allow-list hit kept the client from being greylisted. */
-  | 'dnswl';
+  | 'dnswl'
+  /** A run-time allow entry (`greygate allow add`, core/allow-entry.ts); named in `signals`. */
+  | 'allow-entry';
 
 export type Verdict = 'greylist' | 'pass';
 

@@ -8,6 +8,8 @@ export type ApiErrorCode =
   | 'invalid-field'
   | 'missing-field'
   | 'unauthorized'
+  /** An admin route called with a check token. */
+  | 'forbidden'
   | 'body-too-large'
   | 'unsupported-media-type'
   | 'not-found'

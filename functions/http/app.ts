@@ -19,6 +19,7 @@ import { StoreError, StoreUnavailableError } from '../store/store-port.ts';
 import { ApiError } from './api-error.ts';
 import { isAuthorized } from './bearer-auth.ts';
 import { checkBodyToAttributes } from './check-request.ts';
+import { ADMIN_PATHS, mountAdminRoutes, type AdminApiOptions } from './admin-routes.ts';
 
 // 100 attributes of up to 512 characters, JSON-escaped: the largest request the bridge can forward.
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -34,6 +35,8 @@ export interface AppOptions {
   tokenSha256?: readonly string[];
   /** The Lambda passes true: a missing token configuration must not mean an open API. */
   requireAuth?: boolean;
+  /** The admin routes (admin-routes.ts); mounted only with admin tokens, else they answer 404. */
+  admin?: Omit<AdminApiOptions, 'checkTokenSha256' | 'logger'>;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -67,8 +70,12 @@ export function createApp(options: AppOptions): Hono {
   });
   // Hono answers HEAD with the GET route.
   app.all('/healthz', methodNotAllowed(['GET', 'HEAD']));
+  // The API's OpenAPI 3.1 document (openapi.ts), open like /healthz; loaded on first use.
+  app.get('/openapi.json', async (c) => c.json((await import('./openapi.ts')).openApiDocument()));
 
   app.use('/v1/*', async (c, next) => {
+    // The admin routes check admin tokens themselves (a check token gets 403 there), or are absent (404).
+    if ((ADMIN_PATHS as readonly string[]).includes(c.req.path)) return next();
     if (tokens.length > 0 || options.requireAuth) {
       if (!isAuthorized(c.req.header('authorization'), tokens)) {
         c.header('WWW-Authenticate', 'Bearer');
@@ -119,6 +126,7 @@ export function createApp(options: AppOptions): Hono {
     },
   );
   app.all('/v1/check', methodNotAllowed(['POST']));
+  if (options.admin) mountAdminRoutes(app, { ...options.admin, checkTokenSha256: tokens, logger });
 
   return app;
 }

@@ -20,3 +20,19 @@ export function isAuthorized(authorization: string | undefined, acceptedSha256: 
   }
   return ok;
 }
+
+/**
+ * The accepted digest `authorization`'s token hashes to, or null; compared in constant time
+ * against every digest, as isAuthorized. The admin routes name the token in logs by this digest.
+ */
+export function matchingTokenSha256(authorization: string | undefined, acceptedSha256: readonly string[]): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  if (!m) return null;
+  const presented = createHash('sha256').update(m[1] as string, 'utf8').digest();
+  let found: string | null = null;
+  for (const hex of acceptedSha256) {
+    const expected = Buffer.from(hex, 'hex');
+    if (expected.length === presented.length && timingSafeEqual(expected, presented)) found = hex;
+  }
+  return found;
+}

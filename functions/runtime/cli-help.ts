@@ -13,6 +13,9 @@ commands:
             create the DynamoDB table as the CDK stack does (on demand, pk, TTL on expires_at)
   import-postgrey --from DIR [--dry-run] [store options]
             import Postgrey's triplets and auto-whitelisted clients (docs/migration-from-postgrey.md)
+  allow add|remove|list, explain, pending, release [serve's store options]
+            steer a running greygate: shared allow entries, why a request is greylisted,
+            the triplets waiting for a retry and their release (\`greygate allow --help\`; docs/admin.md)
   token     print a new API token and the SHA-256 hash to configure
   version   print the version
   help      this text
@@ -51,4 +54,21 @@ ${helpSection('serve', 'selective', 'selective greylisting (docs/selective-greyl
 ${helpSection('serve', 'storage', 'storage and logs')}
 ${helpSection('serve', 'meta', 'other')}
 signals: SIGHUP reloads the whitelists; SIGTERM finishes open requests and exits.
+`;
+
+export const ADMIN_HELP = `usage:
+  greygate allow add (--client=ADDR[/LEN] | --host=NAME | --org=DOMAIN | --recipient=ADDR|DOMAIN)
+                     [--expires=7d|12h|30m|2027-01-31] [--comment=TEXT] [--by=NAME]
+  greygate allow remove (--id=KIND:VALUE | --client=… | --host=… | --org=… | --recipient=…)
+  greygate allow list
+  greygate explain --client-address=IP [--client-name=NAME] --sender=ADDR --recipient=ADDR [--helo-name=NAME]
+  greygate explain < policy-request        (Postfix's name=value lines)
+  greygate pending [--client=IP|ORG] [--sender=ADDR] [--recipient=ADDR] [--limit=N]
+  greygate release (--client=IP|ORG | --sender=ADDR | --recipient=ADDR)…
+
+Each command takes serve's options and GREYGATE_* variables: --dbdir DIR (SQLite), or
+--store=dynamodb --table NAME, and the greylisting options serve runs with, so that explain
+decides as serve does. --json prints JSON. Allow entries are in force on every instance on the
+store within 30 s. explain writes nothing. release makes the next attempt of each matching
+pending triplet pass (a normal first pass, with its X-Greylist header). Details: docs/admin.md.
 `;

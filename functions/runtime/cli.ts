@@ -7,12 +7,13 @@ import { createLogger } from '../../policy/logger.ts';
 import { DEFAULT_POLICY_CONFIG } from '../core/policy-config.ts';
 import { parseServeConfig, UsageError } from '../config/serve-config.ts';
 import { sha256Hex } from '../http/bearer-auth.ts';
-import { CREATE_TABLE_HELP, IMPORT_POSTGREY_HELP, SERVE_HELP, TOP_HELP } from './cli-help.ts';
+import { ADMIN_HELP, CREATE_TABLE_HELP, IMPORT_POSTGREY_HELP, SERVE_HELP, TOP_HELP } from './cli-help.ts';
 import { commandLineSource, readOptions } from '../config/option-reader.ts';
 import { dynamoDbClientFor, openConfiguredStore } from './open-store.ts';
 import { createKeyHasher, loadOrCreatePrivacyKey } from './privacy-key.ts';
 import { startServe } from './serve.ts';
 import { enableLinearTimeRegExps } from './linear-regexp.ts';
+import { runAdminCommand } from './admin-commands.ts';
 
 enableLinearTimeRegExps();
 
@@ -152,6 +153,26 @@ export async function main(argv: string[]): Promise<number> {
       return runCreateTable(rest);
     case 'import-postgrey':
       return runImportPostgrey(rest);
+    case 'allow':
+    case 'explain':
+    case 'pending':
+    case 'release':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(ADMIN_HELP);
+        return 0;
+      }
+      // A static import: the commands share the store modules with serve, and a chunk of their
+      // own would move the SQLite checkpointer away from its worker file in the bundle.
+      return runAdminCommand(command, rest, {
+        env: process.env,
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+        readStdin: async () => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+          return Buffer.concat(chunks).toString('utf8');
+        },
+      });
     case 'bridge':
       // Loaded on demand: the bridge's code is not needed by any other command.
       return (await import('../../bridge/main.ts')).main(rest);
@@ -166,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(TOP_HELP);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: serve, bridge, create-table, import-postgrey, token, version, help)`);
+      throw new UsageError(`unknown command "${command}" (commands: serve, bridge, create-table, import-postgrey, allow, explain, pending, release, token, version, help)`);
   }
 }
 

@@ -25,6 +25,7 @@ import { createDecisionService, publicSuffixListFor, type DecisionService } from
 import { createStoreHealth } from '../service/store-health.ts';
 import { ApiError } from '../http/api-error.ts';
 import { createApp } from '../http/app.ts';
+import { adminApiFor } from '../http/admin-routes.ts';
 import { createDynamoDbStore, dynamoDbPolicyHints } from '../store/dynamodb-store.ts';
 import { createDynamoDbClient } from '../store/dynamodb-table.ts';
 import { StoreError, type GreylistStore } from '../store/store-port.ts';
@@ -34,6 +35,7 @@ import { selectiveCheckFor } from '../selective/selective-check.ts';
 import { createKeyHasher } from './privacy-key.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
 import { enableLinearTimeRegExps } from './linear-regexp.ts';
+import { allowCacheFor } from '../allow/allow-cache.ts';
 
 enableLinearTimeRegExps();
 
@@ -177,6 +179,10 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   const metrics = createMetrics({ namespace: config.metricsNamespace, write: deps.writeMetrics ?? writeToStdout, clock });
   // Per container: what this container's decisions found (another container's may differ).
   const storeHealth = createStoreHealth({ logger, clock });
+  // Run-time allow entries: no timer runs in a frozen container, so decisions refresh the copy
+  // (allow-cache.ts); the first read follows the warm-up's, on a connection it opened.
+  const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
+  if (warmUp !== null && allowEntries) void warmUp.then(() => allowEntries.refresh());
   const service = measured(
     afterWarmUp(
       createDecisionService({
@@ -189,18 +195,41 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
         storeHealth,
         ...psl,
         reportOnly: config.reportOnly,
+        ...(allowEntries ? { allowEntries } : {}),
       }),
       warmUp,
     ),
     metrics,
   );
-  const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, requireAuth: true });
+  // The admin routes' explain takes the decision service's dependencies above, so that it decides
+  // as /v1/check does; keep the two lists alike.
+  const admin =
+    config.adminTokenSha256.length === 0
+      ? undefined
+      : adminApiFor(
+          store,
+          config.adminTokenSha256,
+          {
+            store,
+            config: config.policy,
+            whitelists: () => whitelists,
+            clock,
+            ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
+            selective: selectiveCheckFor(config, clock, psl.parseDomain),
+            ...psl,
+            reportOnly: config.reportOnly,
+            ...(allowEntries ? { allowEntries } : {}),
+          },
+          allowEntries,
+        );
+  const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, requireAuth: true, ...(admin ? { admin } : {}) });
   logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})${config.reportOnly ? '; REPORT-ONLY: every answer is DUNNO' : ''}`, {
     event: 'start',
     table: config.table,
     region: config.region,
     privacy: config.privacyKeyHex !== null,
     tokens: config.tokenSha256.length,
+    admin_tokens: config.adminTokenSha256.length,
     report_only: config.reportOnly,
     whitelists: source,
     whitelist_clients: whitelists.counts.clients,
@@ -211,6 +240,9 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
     try {
       return await answer(event, context);
     } finally {
+      // A refresh of the allow entries this request started runs beside its decision; it ends
+      // before the container may be frozen, not after a thaw with its connection gone.
+      await allowEntries?.idle();
       // Before returning: Lambda may freeze the container as soon as the handler resolves.
       metrics.flush();
     }

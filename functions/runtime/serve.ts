@@ -29,6 +29,7 @@ import { onDemandRequestListener } from './on-demand-listener.ts';
 import { openConfiguredStore } from './open-store.ts';
 import { describeSelective, selectiveCheckFor } from '../selective/selective-check.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
+import { allowCacheFor } from '../allow/allow-cache.ts';
 
 /** Postgrey remembered 10 instance ids; concurrent connections need more to keep one header per message. */
 const INSTANCE_MEMORY = 10_000;
@@ -77,6 +78,10 @@ export async function startServe(
   const store = await openConfiguredStore(config, env, (message) => logger.warn(message));
 
   const storeHealth = createStoreHealth({ logger, clock });
+  // Run-time allow entries: read now, then kept current from a timer (allow-cache.ts).
+  const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
+  await allowEntries?.refresh();
+  allowEntries?.start();
   const service = createDecisionService({
     store,
     config: config.policy,
@@ -87,7 +92,21 @@ export async function startServe(
     storeHealth,
     ...psl,
     reportOnly: config.reportOnly,
+    ...(allowEntries ? { allowEntries } : {}),
   });
+  // The admin routes' explain takes the decision service's dependencies above, so that it decides
+  // as the policy listener and /v1/check do; keep the two lists alike.
+  const explainDeps = {
+    store,
+    config: config.policy,
+    whitelists: () => whitelists,
+    clock,
+    ...(hashKey ? { hashKey } : {}),
+    selective,
+    ...psl,
+    reportOnly: config.reportOnly,
+    ...(allowEntries ? { allowEntries } : {}),
+  };
 
   const caps = planDescriptors({ policy: config.maxConnections, http: config.http ? HTTP_MAX_CONNECTIONS : 0 }, openFileLimit());
   if (caps.warning) logger.warn(caps.warning);
@@ -111,11 +130,13 @@ export async function startServe(
       // or an API nobody calls) then carries neither Hono nor the request validation nor Node's
       // fetch classes.
       const loadApp = async (): Promise<RequestListener> => {
-        const [{ getRequestListener }, { createApp }] = await Promise.all([
+        const [{ getRequestListener }, { createApp }, { adminApiFor }] = await Promise.all([
           import('@hono/node-server'),
           import('../http/app.ts'),
+          import('../http/admin-routes.ts'),
         ]);
-        const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256 });
+        const admin = adminApiFor(store, config.adminTokenSha256, explainDeps, allowEntries);
+        const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, ...(admin ? { admin } : {}) });
         return getRequestListener(app.fetch);
       };
       httpServer = createServer(
@@ -129,6 +150,7 @@ export async function startServe(
       httpLimitLogs = logHttpLimits(httpServer, logger);
     }
   } catch (err) {
+    allowEntries?.stop();
     await purger?.stop();
     await policyServer.close({ drainTimeoutMs: 0 });
     if (httpServer) await closeHttp(httpServer, 0);
@@ -141,6 +163,7 @@ export async function startServe(
   logger.info(
     `greygate ${config.policy.version} serving policy on ${policyServer.addresses().join(', ')}` +
       (http ? `, HTTP API on ${formatHttp(http)}` : '') +
+      (http && config.adminTokenSha256.length > 0 ? ` (admin routes on: ${config.adminTokenSha256.length} admin token(s))` : '') +
       `, store ${config.store === 'sqlite' ? config.dbdir : `dynamodb:${config.table}`}` +
       (config.selective.mode === 'off' ? '' : `, selective greylisting: ${describeSelective(config)}`) +
       (config.reportOnly ? '; REPORT-ONLY: every answer is DUNNO, the log says what greylisting would have answered' : ''),
@@ -169,6 +192,7 @@ export async function startServe(
       const drainTimeoutMs = opts?.drainTimeoutMs ?? 10_000;
       await Promise.all([policyServer.close({ drainTimeoutMs }), http ? closeHttp(http, drainTimeoutMs) : Promise.resolve()]);
       httpLimitLogs?.close();
+      allowEntries?.stop();
       await purger?.stop();
       await store.close();
     },

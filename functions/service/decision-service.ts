@@ -11,6 +11,7 @@ import type { Decision, PolicyRequest } from '../core/types.ts';
 import type { SelectiveCheck } from '../selective/selective-check.ts';
 import type { SelectiveSettings } from '../selective/selective.ts';
 import type { GreylistStore } from '../store/store-port.ts';
+import { allowEntryDecision, type AllowMatcher } from '../core/allow-entry.ts';
 import type { StoreHealth } from './store-health.ts';
 
 export interface DecisionServiceDeps {
@@ -30,6 +31,8 @@ export interface DecisionServiceDeps {
   parseDomain?: ParseDomain;
   /** `--report-only`: every decision is made and stored, and answered DUNNO (see reportOnly()). */
   reportOnly?: boolean;
+  /** Run-time allow entries held in memory (functions/allow/allow-cache.ts); absent = none. */
+  allowEntries?: { current(): AllowMatcher | Promise<AllowMatcher> };
 }
 
 export interface DecisionService {
@@ -76,6 +79,8 @@ function decisionService(deps: DecisionServiceDeps): DecisionService {
     async check(request) {
       const listed = whitelistDecision(request, whitelists());
       if (listed) return listed;
+      const allowed = await allowEntryFor(deps, request);
+      if (allowed) return allowed;
 
       let signals: Decision['signals'];
       if (selective !== null) {
@@ -102,4 +107,14 @@ function decisionService(deps: DecisionServiceDeps): DecisionService {
       return signals === undefined ? decision : { ...decision, signals };
     },
   };
+}
+
+/** An allow entry's answer when one matches (checked with the whitelists, before any store work). */
+export async function allowEntryFor(deps: Pick<DecisionServiceDeps, 'allowEntries' | 'clock'>, request: PolicyRequest): Promise<Decision | null> {
+  if (deps.allowEntries === undefined) return null;
+  const current = deps.allowEntries.current();
+  const matcher = current instanceof Promise ? await current : current;
+  // Expiry is real time, never policy_test_time: an admin's "for 7 days" means the calendar.
+  const entry = matcher.match(request, Math.floor(deps.clock() / 1000));
+  return entry === null ? null : allowEntryDecision(entry);
 }

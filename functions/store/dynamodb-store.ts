@@ -12,6 +12,8 @@ import { AwlHints } from './dynamodb-awl-hints.ts';
 import { DynamoDbDecisions } from './dynamodb-decision.ts';
 import { DynamoDbRequests } from './dynamodb-requests.ts';
 import { DynamoDbScans } from './dynamodb-scans.ts';
+import { dynamoDbAdmin } from './dynamodb-admin.ts';
+import type { StoreAdmin } from './store-admin.ts';
 import { DynamoDbSender, type DynamoDbStoreStats } from './dynamodb-sender.ts';
 import { checkTableName } from './dynamodb-table.ts';
 import { StoreError } from './store-port.ts';
@@ -55,7 +57,7 @@ export function dynamoDbPolicyHints(
   };
 }
 
-export type DynamoDbStore = ImportingStore & { stats(): DynamoDbStoreStats };
+export type DynamoDbStore = ImportingStore & { stats(): DynamoDbStoreStats; admin(): StoreAdmin };
 
 export function createDynamoDbStore(opts: DynamoDbStoreOptions): DynamoDbStore {
   checkTableName(opts.tableName);
@@ -132,6 +134,12 @@ class DynamoDbGreylistStore implements DynamoDbStore {
     this.#checkOpen();
     checkTime(now);
     return this.#scans.countRecords(now, signal);
+  }
+
+  /** Allow entries and the pending triplets (dynamodb-admin.ts). */
+  admin(): StoreAdmin {
+    this.#checkOpen();
+    return dynamoDbAdmin(this.#sender, (key, now, change) => this.importTriplet(key, now, change));
   }
 
   async ping(): Promise<void> {

@@ -64,6 +64,23 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX IF EXISTS clients_expires_at;
     `,
   },
+  // Run-time allow entries (sqlite-admin.ts). Their version counter is the meta row
+  // `allow_version`, read by every process on the file on a short interval.
+  {
+    version: 3,
+    release: '0.1.0',
+    sql: `
+      CREATE TABLE allow_entries (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        expires_at INTEGER,
+        comment TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION: number = MIGRATIONS.length;

@@ -44,6 +44,8 @@ import { isLockBusy, lockedTooLong, translateSqliteError } from './sqlite-errors
 import { GroupCommit } from './sqlite-group-commit.ts';
 import { retryWhileLocked } from './sqlite-lock-wait.ts';
 import { SqliteSweep } from './sqlite-sweep.ts';
+import { sqliteAdmin } from './sqlite-admin.ts';
+import type { StoreAdmin } from './store-admin.ts';
 
 export interface SqliteStoreOptions {
   /** Directory of the database file; created (mode 0700) when missing. */
@@ -72,6 +74,7 @@ export interface SqliteStoreOptions {
 export interface SqliteStore extends ImportingStore {
   /** Absolute or dbdir-relative path of the database file, for log lines. */
   readonly file: string;
+  admin(): StoreAdmin;
 }
 
 export const DEFAULT_SQLITE_FILE_NAME = 'greygate.sqlite';
@@ -273,6 +276,32 @@ export class SqliteGreylistStore implements SqliteStore {
       const want = merge(this.#s.getClient.get(key, now) ?? null);
       if (want !== undefined) this.#s.putClient.run(key, want.count, want.lastSeen, want.expiresAt);
       return want !== undefined;
+    });
+  }
+
+  /** Allow entries and the pending triplets (sqlite-admin.ts), through this store's transactions. */
+  admin(): StoreAdmin {
+    return sqliteAdmin({
+      read: (body) =>
+        this.#whileLocked(() =>
+          this.#run(() => this.#transaction(this.#s.beginRead, () => body(this.#db as BetterSqlite3.Database))),
+        ),
+      write: <R>(body: (db: BetterSqlite3.Database) => R) =>
+        new Promise<R>((resolve, reject) => {
+          this.#commits.add({
+            run: () => {
+              let result: R;
+              try {
+                result = body(this.#db as BetterSqlite3.Database);
+              } catch (error) {
+                throw error instanceof Error && error.name === 'SqliteError' ? error : new DecideFailed(error);
+              }
+              return { settle: () => resolve(result), rows: 1 };
+            },
+            reject,
+          });
+        }),
+      updateTriplet: (key, now, change) => this.importTriplet(key, now, change),
     });
   }
 

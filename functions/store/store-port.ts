@@ -9,6 +9,7 @@ import type {
   DecisionWrites,
   TripletRecord,
 } from '../core/types.ts';
+import type { StoreAdmin } from './store-admin.ts';
 
 export interface GreylistStore {
   /**
@@ -50,6 +51,9 @@ export interface GreylistStore {
   ping(): Promise<void>;
 
   close(): Promise<void>;
+
+  /** Allow entries and pending triplets (store-admin.ts); both adapters have it, test doubles may not. */
+  admin?(): StoreAdmin;
 }
 
 /** Both adapters also import records from another greylister (greygate import-postgrey). */

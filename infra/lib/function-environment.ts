@@ -8,7 +8,7 @@ import { OPTIONS, OPTION_ROWS } from '../../functions/config/option-table.ts';
 import type { GreygatePolicySettings, GreygateSettings } from './stack-props.ts';
 
 /** The settings that live at the top of GreygateSettings rather than under `policy`. */
-const TOP_LEVEL_PROPS = ['tokenSha256', 'privacy', 'logRetentionDays', 'metricsNamespace', 'alarmEmail'] as const satisfies readonly (keyof GreygateSettings)[];
+const TOP_LEVEL_PROPS = ['tokenSha256', 'adminTokenSha256', 'privacy', 'logRetentionDays', 'metricsNamespace', 'alarmEmail'] as const satisfies readonly (keyof GreygateSettings)[];
 
 /** Every policy setting, type-checked against the props, so the table's CDK column cannot name one that does not exist. */
 const POLICY_PROPS = [
@@ -50,11 +50,12 @@ function envOf(row: { env: string | null }): string {
 }
 
 export const TOKEN_SHA256_KEYS = keysOf(OPTIONS['token-sha256']);
+export const ADMIN_TOKEN_SHA256_KEYS = keysOf(OPTIONS['admin-token-sha256']);
 export const PRIVACY_KEYS = keysOf(OPTIONS.privacy);
 export const METRICS_NAMESPACE_KEYS = keysOf(OPTIONS['metrics-namespace']);
 
 /** The GREYGATE_* variables that come from the settings alone (no CloudFormation values). */
-export function settingsEnvironment(settings: Pick<GreygateSettings, 'policy' | 'tokenSha256' | 'privacy'>): Record<string, string> {
+export function settingsEnvironment(settings: Pick<GreygateSettings, 'policy' | 'tokenSha256' | 'privacy' | 'adminTokenSha256'>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const key of POLICY_SETTING_KEYS) {
     const value = settings.policy[key.prop];
@@ -62,6 +63,8 @@ export function settingsEnvironment(settings: Pick<GreygateSettings, 'policy' | 
     env[key.env] = key.kind === 'retry-window' ? `${String(value)}h` : String(value);
   }
   if (settings.tokenSha256.length > 0) env[TOKEN_SHA256_KEYS.env] = settings.tokenSha256.join(',');
+  const admin = settings.adminTokenSha256 ?? [];
+  if (admin.length > 0) env[ADMIN_TOKEN_SHA256_KEYS.env] = admin.join(',');
   // Written even though it is the cloud default, so the function's configuration says it.
   env[PRIVACY_KEYS.env] = settings.privacy ? 'true' : 'false';
   return env;

@@ -14,7 +14,7 @@ import { contextLabelledSource, readOptions } from '../../functions/config/optio
 import { OPTIONS, OPTION_ROWS } from '../../functions/config/option-table.ts';
 import { parseRetryWindow } from '../../functions/config/parsers.ts';
 import { UsageError } from '../../functions/config/usage-error.ts';
-import { METRICS_NAMESPACE_KEYS, POLICY_SETTING_KEYS, PRIVACY_KEYS, settingsEnvironment, TOKEN_SHA256_KEYS } from './function-environment.ts';
+import { ADMIN_TOKEN_SHA256_KEYS, METRICS_NAMESPACE_KEYS, POLICY_SETTING_KEYS, PRIVACY_KEYS, settingsEnvironment, TOKEN_SHA256_KEYS } from './function-environment.ts';
 import { DEFAULT_SETTINGS, type GreygatePolicySettings, type GreygateSettings } from './stack-props.ts';
 
 export const CONTEXT_PREFIX = 'greygate:';
@@ -142,6 +142,7 @@ export function parseGreygateContext(context: Readonly<Record<string, unknown>>)
   }
 
   const tokens = get(TOKEN_SHA256_KEYS.context);
+  const adminTokens = get(ADMIN_TOKEN_SHA256_KEYS.context);
   const privacy = get(PRIVACY_KEYS.context);
   const retention = get(OTHER_KEYS.logRetentionDays);
   const namespace = get(OTHER_KEYS.metricsNamespace);
@@ -150,6 +151,7 @@ export function parseGreygateContext(context: Readonly<Record<string, unknown>>)
     // Each prop's type follows from its row's shape: a whole number, true/false, or text.
     policy: policy as GreygatePolicySettings,
     tokenSha256: tokens === undefined ? [] : stringList(TOKEN_SHA256_KEYS.context, tokens),
+    ...(adminTokens === undefined ? {} : { adminTokenSha256: stringList(ADMIN_TOKEN_SHA256_KEYS.context, adminTokens) }),
     privacy: privacy === undefined ? DEFAULT_SETTINGS.privacy : boolean(PRIVACY_KEYS.context, privacy),
     logRetentionDays: retention === undefined ? DEFAULT_SETTINGS.logRetentionDays : wholeNumber(OTHER_KEYS.logRetentionDays, retention),
     metricsNamespace: namespace === undefined ? DEFAULT_SETTINGS.metricsNamespace : text(OTHER_KEYS.metricsNamespace, namespace),

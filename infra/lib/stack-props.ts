@@ -65,6 +65,8 @@ export interface GreygateSettings {
    * answers every request 500 until one is configured; the app warns.
    */
   tokenSha256: readonly string[];
+  /** SHA-256 digests of the admin tokens (docs/admin.md); absent or empty: the admin routes answer 404. */
+  adminTokenSha256?: readonly string[];
   /** Store HMAC-SHA-256 keys instead of clear addresses; the stack generates the key. */
   privacy: boolean;
   /** Days CloudWatch keeps the function's logs (one of CloudWatch's allowed values). */

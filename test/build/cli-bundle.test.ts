@@ -59,6 +59,19 @@ describe('the greygate command bundle', () => {
     expect(bridgeHelp.stdout).toContain('usage: greygate-bridge --api URL');
   });
 
+  it('runs the admin commands (allow, explain) with nothing but node', async () => {
+    const dir = await makeTempDir();
+    try {
+      const db = join(dir.path, 'db');
+      const added = await run(process.execPath, [bundle, 'allow', 'add', '--client=192.0.2.0/24', '--dbdir', db]);
+      expect(added.stdout).toContain('added client:192.0.2.0/24');
+      const explained = await run(process.execPath, [bundle, 'explain', '--client-address=192.0.2.7', '--sender=a@example.net', '--recipient=b@example.org', '--dbdir', db]);
+      expect(explained.stdout).toContain('decision: pass (allow-entry)');
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
   it('serves policy requests, with the shipped whitelists found next to it', async () => {
     // Prepare
     const dir = await makeTempDir();
