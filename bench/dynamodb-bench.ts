@@ -197,11 +197,12 @@ async function runPaths(setupStore: DynamoDbStore, measured: DynamoDbStore, perP
   const results: PathResult[] = [];
   let serial = 0;
   // Pool host names carry no digits, so none can look like the client's address (a dynamic name).
-  const poolHost = (n: number): string => `out-${n.toString(26).replace(/[0-9]/g, (d) => 'qrstuvwxyz'[Number(d)] ?? 'q')}.outbound-${'abcdefgh'[run] ?? 'z'}.example.com`;
-  const body = (host: number, tag: string): Body => {
+  const poolHost = (n: number, pool = 'outbound'): string =>
+    `out-${n.toString(26).replace(/[0-9]/g, (d) => 'qrstuvwxyz'[Number(d)] ?? 'q')}.${pool}-${'abcdefgh'[run] ?? 'z'}.example.com`;
+  const body = (host: number, tag: string, pool?: string): Body => {
     serial += 1;
     const b: Body = { client_address: `192.0.${run}.${host}`, sender: `${tag}${serial}@example.net`, recipient: `rcpt${serial}@example.org` };
-    return org ? { ...b, client_name: poolHost(serial) } : b;
+    return org ? { ...b, client_name: poolHost(serial, pool) } : b;
   };
   /** The same message retried; from a pool, by another host in another /24. */
   const retryOf = (b: Body): Body => (org ? { ...b, client_address: `198.51.${run}.${host(b) + 100}`, client_name: poolHost(serial + 1000 + host(b)) } : b);
@@ -225,7 +226,7 @@ async function runPaths(setupStore: DynamoDbStore, measured: DynamoDbStore, perP
     const cost = { writes: total.writes / n, reads: total.reads / n, roundTrips: total.roundTrips / n };
     results.push({ name, common, latencies: latencies.sort((a, b) => a - b), cost, reasons });
   };
-  const batch = (host: number, tag: string) => Array.from({ length: perPath }, () => body(host, tag));
+  const batch = (host: number, tag: string, pool?: string) => Array.from({ length: perPath }, () => body(host, tag, pool));
 
   // Warm-up (not measured): connections.
   await measure('warm-up', false, [body(250, 'warmup')], T0);
@@ -263,7 +264,7 @@ async function runPaths(setupStore: DynamoDbStore, measured: DynamoDbStore, perP
   nowSeconds = allowAt;
   await cache.refresh();
   const withEntries = appOn(measured, clock, config, cache);
-  await measure('new triplet, allow entries held', true, batch(31, 'held'), allowAt, withEntries);
+  await measure('new triplet, allow entries held', true, batch(31, 'held', 'partner'), allowAt, withEntries);
   await measure('allow-listed client', true, batch(30, 'allowed'), allowAt, withEntries);
   return results;
 }
