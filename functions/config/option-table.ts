@@ -568,6 +568,25 @@ export const OPTIONS = {
     defaultText: 'normal',
     read: choice(['normal', 'full'] as const, 'normal', 'full or normal'),
   }),
+  'stats-retention-days': row('stats-retention-days', {
+    form: 'N',
+    runtimes: ['serve', 'lambda'],
+    group: 'storage',
+    help: 'days the hourly statistics are kept in the store (0: none counted)',
+    doc: 'Days the hourly statistics (decisions by verdict and reason, delays, never-retried triplets; no addresses) are kept in the store, for `/metrics`, `greygate report` and the status page (docs/metrics.md). `0` counts none.',
+    // Over a year, so that a report can compare a month with the same month a year before.
+    defaultText: '400',
+    read: integer(400, 0, 100_000, 'a whole number of days'),
+  }),
+  'stats-flush-seconds': row('stats-flush-seconds', {
+    form: 'N',
+    runtimes: ['serve', 'lambda'],
+    group: 'storage',
+    help: 'seconds between two writes of the statistics to the store',
+    doc: 'Seconds between two writes of the statistics to the store (one write per hour bucket, whatever the traffic); a crash loses at most this much counting, never a decision.',
+    defaultText: '60',
+    read: integer(60, 1, 3600, 'a whole number of seconds 1-3600'),
+  }),
   table: row('table', {
     form: 'NAME',
     runtimes: ['serve', 'lambda', 'create-table', 'import-postgrey'],

@@ -10,6 +10,7 @@ import type { Env } from './option-row.ts';
 import { commandLineSource, readOptions } from './option-reader.ts';
 import { isLoopbackHost, type HttpListen } from './parsers.ts';
 import { UsageError } from './usage-error.ts';
+import { statisticsOptions, type StatisticsSettings } from './statistics-options.ts';
 
 export { UsageError };
 export type LogFormat = 'text' | 'json';
@@ -39,6 +40,8 @@ export interface ServeConfig extends GreylistingOptions {
   privacyKeyHex: string | null;
   /** SHA-256 hex digests of the accepted HTTP bearer tokens; empty = no auth on loopback. */
   tokenSha256: readonly string[];
+  /** Hourly statistics in the store (functions/stats/). */
+  statistics: StatisticsSettings;
 }
 
 const DEFAULT_CLIENT_WHITELISTS = Object.freeze([`${PACKAGED_WHITELIST_DIR}clients`, '/etc/greygate/whitelist_clients.local']);
@@ -84,6 +87,7 @@ export function parseServeConfig(
     privacy: reading.get('privacy'),
     privacyKeyHex: reading.get('privacy-key'),
     tokenSha256,
+    statistics: statisticsOptions(reading),
   });
   return {
     config,

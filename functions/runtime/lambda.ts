@@ -34,6 +34,8 @@ import { selectiveCheckFor } from '../selective/selective-check.ts';
 import { createKeyHasher } from './privacy-key.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
 import { enableLinearTimeRegExps } from './linear-regexp.ts';
+import { observeDecisions } from '../stats/observed-service.ts';
+import { startStoreStatistics } from '../stats/stats-recorder.ts';
 
 enableLinearTimeRegExps();
 
@@ -177,6 +179,8 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   const metrics = createMetrics({ namespace: config.metricsNamespace, write: deps.writeMetrics ?? writeToStdout, clock });
   // Per container: what this container's decisions found (another container's may differ).
   const storeHealth = createStoreHealth({ logger, clock });
+  // No timer: a frozen container runs none. Flushed after an invocation once the interval is over.
+  const statistics = startStoreStatistics(store, config.statistics, { clock, logger, timer: false });
   const service = measured(
     afterWarmUp(
       createDecisionService({
@@ -194,7 +198,8 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
     ),
     metrics,
   );
-  const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, requireAuth: true });
+  const counted = observeDecisions(service, [{ decided: (decision) => statistics.record(decision) }]);
+  const app = createApp({ service: counted, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, requireAuth: true });
   logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})${config.reportOnly ? '; REPORT-ONLY: every answer is DUNNO' : ''}`, {
     event: 'start',
     table: config.table,
@@ -213,6 +218,9 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
     } finally {
       // Before returning: Lambda may freeze the container as soon as the handler resolves.
       metrics.flush();
+      // Once per interval this invocation waits for the statistics' write (one UpdateItem per
+      // hour bucket). A container that is never invoked again loses at most an interval's counts.
+      await statistics.flushIfDue();
     }
   };
 }

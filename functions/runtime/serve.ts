@@ -29,6 +29,8 @@ import { onDemandRequestListener } from './on-demand-listener.ts';
 import { openConfiguredStore } from './open-store.ts';
 import { describeSelective, selectiveCheckFor } from '../selective/selective-check.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
+import { observeDecisions } from '../stats/observed-service.ts';
+import { startStoreStatistics, type StatisticsRecorder } from '../stats/stats-recorder.ts';
 
 /** Postgrey remembered 10 instance ids; concurrent connections need more to keep one header per message. */
 const INSTANCE_MEMORY = 10_000;
@@ -52,6 +54,8 @@ export interface RunningServe {
   reloadWhitelists(): Promise<void>;
   close(opts?: { drainTimeoutMs?: number }): Promise<void>;
   readonly store: GreylistStore;
+  /** The hourly statistics (functions/stats/); flush() writes what was counted so far. */
+  readonly statistics: StatisticsRecorder;
 }
 
 export async function startServe(
@@ -77,7 +81,8 @@ export async function startServe(
   const store = await openConfiguredStore(config, env, (message) => logger.warn(message));
 
   const storeHealth = createStoreHealth({ logger, clock });
-  const service = createDecisionService({
+  const statistics = startStoreStatistics(store, config.statistics, { clock, logger });
+  const decisions = createDecisionService({
     store,
     config: config.policy,
     whitelists: () => whitelists,
@@ -88,6 +93,7 @@ export async function startServe(
     ...psl,
     reportOnly: config.reportOnly,
   });
+  const service = observeDecisions(decisions, [{ decided: (decision) => statistics.record(decision) }]);
 
   const caps = planDescriptors({ policy: config.maxConnections, http: config.http ? HTTP_MAX_CONNECTIONS : 0 }, openFileLimit());
   if (caps.warning) logger.warn(caps.warning);
@@ -129,6 +135,7 @@ export async function startServe(
       httpLimitLogs = logHttpLimits(httpServer, logger);
     }
   } catch (err) {
+    await statistics.stop();
     await purger?.stop();
     await policyServer.close({ drainTimeoutMs: 0 });
     if (httpServer) await closeHttp(httpServer, 0);
@@ -148,6 +155,7 @@ export async function startServe(
 
   return {
     store,
+    statistics,
     policyAddresses: () => policyServer.addresses(),
     httpAddress: () => {
       if (!http) return null;
@@ -170,6 +178,8 @@ export async function startServe(
       await Promise.all([policyServer.close({ drainTimeoutMs }), http ? closeHttp(http, drainTimeoutMs) : Promise.resolve()]);
       httpLimitLogs?.close();
       await purger?.stop();
+      // After the purge (which counts the triplets it removes) and before the store closes.
+      await statistics.stop();
       await store.close();
     },
   };
