@@ -34,6 +34,8 @@ export interface AppOptions {
   tokenSha256?: readonly string[];
   /** The Lambda passes true: a missing token configuration must not mean an open API. */
   requireAuth?: boolean;
+  /** Prometheus exposition for GET /metrics (functions/stats/prometheus-metrics.ts); absent: no route. */
+  metrics?: () => Promise<{ body: string; contentType: string }>;
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -68,7 +70,7 @@ export function createApp(options: AppOptions): Hono {
   // Hono answers HEAD with the GET route.
   app.all('/healthz', methodNotAllowed(['GET', 'HEAD']));
 
-  app.use('/v1/*', async (c, next) => {
+  const authorize = async (c: Context, next: () => Promise<void>): Promise<void> => {
     if (tokens.length > 0 || options.requireAuth) {
       if (!isAuthorized(c.req.header('authorization'), tokens)) {
         c.header('WWW-Authenticate', 'Bearer');
@@ -76,7 +78,18 @@ export function createApp(options: AppOptions): Hono {
       }
     }
     await next();
-  });
+  };
+  app.use('/v1/*', authorize);
+
+  const metrics = options.metrics;
+  if (metrics) {
+    // The same rule as the API: what it counts tells an outsider about the mail flow.
+    app.get('/metrics', authorize, async (c) => {
+      const { body, contentType } = await metrics();
+      return c.body(body, 200, { 'content-type': contentType });
+    });
+    app.all('/metrics', methodNotAllowed(['GET', 'HEAD']));
+  }
 
   const tooLarge = (): never => {
     throw new ApiError(413, 'body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`);

@@ -54,6 +54,8 @@ export interface RunningServe {
   reloadWhitelists(): Promise<void>;
   close(opts?: { drainTimeoutMs?: number }): Promise<void>;
   readonly store: GreylistStore;
+  /** Runs the purge of expired records now (SQLite; 0 on DynamoDB, whose TTL purges); resolves with how many it deleted. */
+  purgeOnce(): Promise<number>;
   /** The hourly statistics (functions/stats/); flush() writes what was counted so far. */
   readonly statistics: StatisticsRecorder;
 }
@@ -93,7 +95,15 @@ export async function startServe(
     ...psl,
     reportOnly: config.reportOnly,
   });
-  const service = observeDecisions(decisions, [{ decided: (decision) => statistics.record(decision) }]);
+  // Prometheus metrics only where they can be scraped: on the HTTP listener.
+  let policyServerRef: PolicyServer | null = null;
+  const metrics = config.http
+    ? (await import('../stats/prometheus-metrics.ts')).createMetrics({
+        policyConnections: () => policyServerRef?.stats().connectionsOpen ?? 0,
+        whitelistEntries: () => whitelists.counts,
+      })
+    : null;
+  const service = observeDecisions(decisions, [{ decided: (decision) => statistics.record(decision) }, ...(metrics ? [metrics.observer] : [])]);
 
   const caps = planDescriptors({ policy: config.maxConnections, http: config.http ? HTTP_MAX_CONNECTIONS : 0 }, openFileLimit());
   if (caps.warning) logger.warn(caps.warning);
@@ -106,10 +116,11 @@ export async function startServe(
     maxConnections: caps.policy,
     backlog: config.listenQueueSize,
   });
+  policyServerRef = policyServer;
 
   let httpServer: Server | null = null;
   let httpLimitLogs: { close(): void } | null = null;
-  const purger = config.store === 'sqlite' ? startPurger(store, { clock: () => Math.floor(clock() / 1000), logger }) : null;
+  const purger = config.store === 'sqlite' ? startPurger(store, { clock: () => Math.floor(clock() / 1000), logger, ...(metrics ? { progress: metrics.purge } : {}) }) : null;
   try {
     for (const address of config.listen) await policyServer.listen(address);
     if (config.http) {
@@ -121,7 +132,14 @@ export async function startServe(
           import('@hono/node-server'),
           import('../http/app.ts'),
         ]);
-        const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256 });
+        const app = createApp({
+          service,
+          logger,
+          ping: () => store.ping(),
+          storeHealth,
+          tokenSha256: config.tokenSha256,
+          ...(metrics ? { metrics: () => metrics.render() } : {}),
+        });
         return getRequestListener(app.fetch);
       };
       httpServer = createServer(
@@ -156,6 +174,7 @@ export async function startServe(
   return {
     store,
     statistics,
+    purgeOnce: () => purger?.runOnce() ?? Promise.resolve(0),
     policyAddresses: () => policyServer.addresses(),
     httpAddress: () => {
       if (!http) return null;
