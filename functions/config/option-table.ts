@@ -206,7 +206,7 @@ export const OPTIONS = {
   delay: row('delay', {
     form: 'N',
     cdk: { key: 'greygate:delay', prop: 'delaySeconds', shape: 'int' },
-    runtimes: [...POLICY_RUNTIMES, 'import-postgrey'],
+    runtimes: [...POLICY_RUNTIMES, 'import-postgrey', 'report'],
     group: 'greylisting',
     help: 'seconds a new triplet must wait',
     doc: 'Seconds a new triplet is greylisted.',
@@ -226,7 +226,7 @@ export const OPTIONS = {
   'retry-window': row('retry-window', {
     form: 'N|Nh',
     cdk: { key: 'greygate:retryWindow', prop: 'retryWindowHours', shape: 'retry-window' },
-    runtimes: [...POLICY_RUNTIMES, 'import-postgrey'],
+    runtimes: [...POLICY_RUNTIMES, 'import-postgrey', 'report'],
     group: 'greylisting',
     help: 'time allowed for the first successful retry, days or hours',
     doc: 'Time a greylisted sender has for its first successful retry; `Nh` means hours.',
@@ -543,7 +543,7 @@ export const OPTIONS = {
   // ---- storage and logs
   store: row('store', {
     form: 'sqlite|dynamodb',
-    runtimes: ['serve', 'import-postgrey'],
+    runtimes: ['serve', 'import-postgrey', 'report'],
     group: 'storage',
     help: 'where greylist state lives',
     doc: 'Where greylist state lives.',
@@ -552,7 +552,7 @@ export const OPTIONS = {
   }),
   dbdir: row('dbdir', {
     form: 'DIR',
-    runtimes: ['serve', 'import-postgrey'],
+    runtimes: ['serve', 'import-postgrey', 'report'],
     group: 'storage',
     help: 'database directory',
     doc: 'SQLite database directory (created 0700; the file is 0600).',
@@ -589,7 +589,7 @@ export const OPTIONS = {
   }),
   table: row('table', {
     form: 'NAME',
-    runtimes: ['serve', 'lambda', 'create-table', 'import-postgrey'],
+    runtimes: ['serve', 'lambda', 'create-table', 'import-postgrey', 'report'],
     group: 'storage',
     help: 'the DynamoDB table (serve: with --store dynamodb)',
     doc: 'DynamoDB table (with `--store dynamodb`); create it with `greygate create-table --table NAME`.',
@@ -600,7 +600,7 @@ export const OPTIONS = {
   }),
   'dynamodb-endpoint': row('dynamodb-endpoint', {
     form: 'URL',
-    runtimes: ['serve', 'lambda', 'create-table', 'import-postgrey'],
+    runtimes: ['serve', 'lambda', 'create-table', 'import-postgrey', 'report'],
     group: 'storage',
     help: 'a DynamoDB-API endpoint such as dynalite',
     doc: "A DynamoDB-API endpoint such as dynalite (the SDK's `AWS_ENDPOINT_URL_DYNAMODB` works too).",
@@ -801,13 +801,38 @@ export const OPTIONS = {
     read: onOff(),
   }),
 
+  // ---- report
+  since: row('since', {
+    form: 'Nd|Nh',
+    runtimes: ['report'],
+    group: 'meta',
+    help: 'the period reported, ending now: 7d, 30d, 24h',
+    doc: 'The period reported, ending now, in whole days or hours (`7d`, `30d`, `24h`).',
+    defaultText: '7d',
+    read: single((raw, label) => {
+      const m = /^(\d{1,5})([dh])$/.exec(raw.trim());
+      const n = m ? Number(m[1]) : 0;
+      if (!m || n === 0) throw new UsageError(`${label}: "${raw}" is not valid; expected a number of days or hours such as 7d or 24h`);
+      return n * (m[2] === 'd' ? 86_400 : 3_600);
+    }, 7 * 86_400),
+  }),
+  format: row('format', {
+    form: 'text|json|csv',
+    runtimes: ['report'],
+    group: 'meta',
+    help: 'text for people, json or csv (one row per day) for programs',
+    doc: 'Text for people; JSON, or CSV with one row per day, for programs.',
+    defaultText: 'text',
+    read: choice(['text', 'json', 'csv'] as const, 'text', 'text, json or csv'),
+  }),
+
   // ---- every command
   help: row('help', {
     kind: 'flag',
     env: null,
     aliases: ['h'],
     form: '',
-    runtimes: ['serve', 'bridge', 'create-table', 'import-postgrey'],
+    runtimes: ['serve', 'bridge', 'create-table', 'import-postgrey', 'report'],
     group: 'meta',
     help: 'this text',
     doc: '',

@@ -137,6 +137,9 @@ export async function main(argv: string[]): Promise<number> {
       return runCreateTable(rest);
     case 'import-postgrey':
       return runImportPostgrey(rest);
+    case 'report':
+      // Loaded on demand, as the bridge: no other command needs the report's code.
+      return (await import('./report-command.ts')).runReport(rest, process.env, (text) => process.stdout.write(text));
     case 'bridge':
       // Loaded on demand: the bridge's code is not needed by any other command.
       return (await import('../../bridge/main.ts')).main(rest);
@@ -151,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(TOP_HELP);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: serve, bridge, create-table, import-postgrey, token, version, help)`);
+      throw new UsageError(`unknown command "${command}" (commands: serve, bridge, create-table, import-postgrey, report, token, version, help)`);
   }
 }
 
