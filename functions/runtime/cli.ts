@@ -11,6 +11,9 @@ import { CREATE_TABLE_HELP, IMPORT_POSTGREY_HELP, SERVE_HELP, TOP_HELP } from '.
 import { commandLineSource, readOptions } from '../config/option-reader.ts';
 import { dynamoDbClientFor, openConfiguredStore } from './open-store.ts';
 import { startServe } from './serve.ts';
+// Imported statically, unlike the bridge: loaded on demand, it would share the SQLite store's
+// modules with this entry, and the bundler would move them into a chunk away from their worker.
+import { runReport } from './report-command.ts';
 import { enableLinearTimeRegExps } from './linear-regexp.ts';
 
 enableLinearTimeRegExps();
@@ -138,8 +141,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'import-postgrey':
       return runImportPostgrey(rest);
     case 'report':
-      // Loaded on demand, as the bridge: no other command needs the report's code.
-      return (await import('./report-command.ts')).runReport(rest, process.env, (text) => process.stdout.write(text));
+      return runReport(rest, process.env, (text) => process.stdout.write(text));
     case 'bridge':
       // Loaded on demand: the bridge's code is not needed by any other command.
       return (await import('../../bridge/main.ts')).main(rest);
