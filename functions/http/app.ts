@@ -19,6 +19,8 @@ import { StoreError, StoreUnavailableError } from '../store/store-port.ts';
 import { ApiError } from './api-error.ts';
 import { isAuthorized } from './bearer-auth.ts';
 import { checkBodyToAttributes } from './check-request.ts';
+import { renderStatusPage, STATUS_PAGE_CSP, STATUS_RANGES } from './status-page.ts';
+import type { StatusSource } from '../stats/status-source.ts';
 
 // 100 attributes of up to 512 characters, JSON-escaped: the largest request the bridge can forward.
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -36,6 +38,8 @@ export interface AppOptions {
   requireAuth?: boolean;
   /** Prometheus exposition for GET /metrics (functions/stats/prometheus-metrics.ts); absent: no route. */
   metrics?: () => Promise<{ body: string; contentType: string }>;
+  /** The status page at GET /ui (status-page.ts), from the stored statistics; absent: no route. */
+  status?: { source: StatusSource; version: string };
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -89,6 +93,20 @@ export function createApp(options: AppOptions): Hono {
       return c.body(body, 200, { 'content-type': contentType });
     });
     app.all('/metrics', methodNotAllowed(['GET', 'HEAD']));
+  }
+
+  const status = options.status;
+  if (status) {
+    app.get('/ui', authorize, async (c) => {
+      const key = c.req.query('range') ?? '24h';
+      const range = STATUS_RANGES[key];
+      if (range === undefined) {
+        throw new ApiError(400, 'invalid-field', `range "${key}" is not one of ${Object.keys(STATUS_RANGES).join(', ')}`, { field: 'range' });
+      }
+      const page = renderStatusPage(await status.source(range), key, status.version);
+      return c.html(page, 200, { 'content-security-policy': STATUS_PAGE_CSP, 'cache-control': 'no-store' });
+    });
+    app.all('/ui', methodNotAllowed(['GET', 'HEAD']));
   }
 
   const tooLarge = (): never => {

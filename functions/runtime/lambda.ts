@@ -36,6 +36,7 @@ import { loadWhitelistFiles } from './whitelist-files.ts';
 import { enableLinearTimeRegExps } from './linear-regexp.ts';
 import { observeDecisions } from '../stats/observed-service.ts';
 import { startStoreStatistics } from '../stats/stats-recorder.ts';
+import { storeStatusSource } from '../stats/status-source.ts';
 
 enableLinearTimeRegExps();
 
@@ -199,7 +200,23 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
     metrics,
   );
   const counted = observeDecisions(service, [{ decided: (decision) => statistics.record(decision) }]);
-  const app = createApp({ service: counted, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, requireAuth: true });
+  const status = storeStatusSource(store, {
+    retentionDays: config.statistics.retentionDays,
+    flush: () => statistics.flush(),
+    retryWindowSeconds: config.policy.retryWindowSeconds,
+    storeName: `dynamodb:${config.table}`,
+    clock,
+  });
+  const app = createApp({
+    service: counted,
+    logger,
+    ping: () => store.ping(),
+    storeHealth,
+    tokenSha256: config.tokenSha256,
+    requireAuth: true,
+    // The fleet's status page, from the table every container adds to, behind the same token.
+    ...(status ? { status: { source: status, version: config.policy.version } } : {}),
+  });
   logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})${config.reportOnly ? '; REPORT-ONLY: every answer is DUNNO' : ''}`, {
     event: 'start',
     table: config.table,

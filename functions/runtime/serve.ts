@@ -31,6 +31,7 @@ import { describeSelective, selectiveCheckFor } from '../selective/selective-che
 import { loadWhitelistFiles } from './whitelist-files.ts';
 import { observeDecisions } from '../stats/observed-service.ts';
 import { startStoreStatistics, type StatisticsRecorder } from '../stats/stats-recorder.ts';
+import { storeStatusSource } from '../stats/status-source.ts';
 
 /** Postgrey remembered 10 instance ids; concurrent connections need more to keep one header per message. */
 const INSTANCE_MEMORY = 10_000;
@@ -103,6 +104,13 @@ export async function startServe(
         whitelistEntries: () => whitelists.counts,
       })
     : null;
+  const status = storeStatusSource(store, {
+    retentionDays: config.statistics.retentionDays,
+    flush: () => statistics.flush(),
+    retryWindowSeconds: config.policy.retryWindowSeconds,
+    storeName: config.store === 'sqlite' ? `sqlite:${config.dbdir}` : `dynamodb:${config.table}`,
+    clock,
+  });
   const service = observeDecisions(decisions, [{ decided: (decision) => statistics.record(decision) }, ...(metrics ? [metrics.observer] : [])]);
 
   const caps = planDescriptors({ policy: config.maxConnections, http: config.http ? HTTP_MAX_CONNECTIONS : 0 }, openFileLimit());
@@ -139,6 +147,7 @@ export async function startServe(
           storeHealth,
           tokenSha256: config.tokenSha256,
           ...(metrics ? { metrics: () => metrics.render() } : {}),
+          ...(status ? { status: { source: status, version: config.policy.version } } : {}),
         });
         return getRequestListener(app.fetch);
       };
