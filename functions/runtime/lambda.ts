@@ -74,7 +74,12 @@ function measured(service: DecisionService, metrics: Metrics): DecisionService {
       const started = performance.now();
       try {
         const decision = await service.check(request);
-        metrics.recordDecision({ verdict: decision.verdict, reason: decision.reason, latencyMs: performance.now() - started });
+        metrics.recordDecision({
+          verdict: decision.verdict,
+          reason: decision.reason,
+          latencyMs: performance.now() - started,
+          ...(decision.delayedSeconds === undefined ? {} : { delayedSeconds: decision.delayedSeconds }),
+        });
         return decision;
       } catch (err) {
         if (err instanceof StoreError) metrics.recordStoreError(err.code);
