@@ -570,7 +570,8 @@ export const OPTIONS = {
   }),
   'stats-retention-days': row('stats-retention-days', {
     form: 'N',
-    runtimes: ['serve', 'lambda'],
+    cdk: { key: 'greygate:statsRetentionDays', prop: 'statsRetentionDays', shape: 'int' },
+    runtimes: ['serve', 'lambda', 'cdk'],
     group: 'storage',
     help: 'days the hourly statistics are kept in the store (0: none counted)',
     doc: 'Days the hourly statistics (decisions by verdict and reason, delays, never-retried triplets; no addresses) are kept in the store, for `/metrics`, `greygate report` and the status page (docs/metrics.md). `0` counts none.',
@@ -580,7 +581,8 @@ export const OPTIONS = {
   }),
   'stats-flush-seconds': row('stats-flush-seconds', {
     form: 'N',
-    runtimes: ['serve', 'lambda'],
+    cdk: { key: 'greygate:statsFlushSeconds', prop: 'statsFlushSeconds', shape: 'int' },
+    runtimes: ['serve', 'lambda', 'cdk'],
     group: 'storage',
     help: 'seconds between two writes of the statistics to the store',
     doc: 'Seconds between two writes of the statistics to the store (one write per hour bucket, whatever the traffic); a crash loses at most this much counting, never a decision.',
