@@ -104,3 +104,16 @@ describe('GET /metrics', () => {
     expect(samples(text, 'greygate_purge_last_run_timestamp_seconds').get('')).toBeGreaterThan(t0);
   });
 });
+
+describe('the metrics registry', () => {
+  it('counts store errors by code, and no other failure as one', async () => {
+    const { createMetrics } = await import('../../functions/stats/prometheus-metrics.ts');
+    const { StoreUnavailableError } = await import('../../functions/store/store-port.ts');
+    const metrics = createMetrics();
+    metrics.observer.failed?.(new StoreUnavailableError('table unreachable'));
+    metrics.observer.failed?.(new StoreUnavailableError('table unreachable'));
+    metrics.observer.failed?.(new Error('a bug'));
+    const { body } = await metrics.render();
+    expect([...samples(body, 'greygate_store_errors_total')]).toEqual([['{code="store-unavailable"}', 2]]);
+  });
+});
