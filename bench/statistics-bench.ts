@@ -34,7 +34,8 @@ interface Target {
 async function start(name: string, args: string[]): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'greygate-bench-stats-'));
   const port = await freePort();
-  const proc = startProcess(join(root, 'bin/greygate.mjs'), ['serve', '--inet', `127.0.0.1:${port}`, '--no-http', '--dbdir', dir, '--quiet', ...args], { cwd: root });
+  const listeners = args.includes('--http') ? [] : ['--no-http'];
+  const proc = startProcess(join(root, 'bin/greygate.mjs'), ['serve', '--inet', `127.0.0.1:${port}`, ...listeners, '--dbdir', dir, '--quiet', ...args], { cwd: root });
   await waitForPort(port, 20_000, proc.child).catch((err: Error) => {
     throw new Error(`${err.message}\n${proc.stderr()}`);
   });
@@ -48,7 +49,12 @@ export async function statisticsBench({ seconds: total }: { seconds: number }): 
   const rounds = 5;
   const seconds = Math.max(2, Math.round((total * 3) / rounds));
   console.log(`\n== statistics: on (flushed every second) vs off (8 connections, ${seconds}s x ${rounds} alternating, each) ==`);
-  const targets = [await start('off', ['--stats-retention-days', '0']), await start('on', ['--stats-flush-seconds', '1'])];
+  const targets = [
+    await start('off', ['--stats-retention-days', '0']),
+    await start('on', ['--stats-flush-seconds', '1']),
+    // Also the Prometheus metrics (prom-client), which are there whenever the HTTP listener is.
+    await start('on+http', ['--stats-flush-seconds', '1', '--http', `127.0.0.1:${await freePort()}`]),
+  ];
   const rps = new Map<string, number[]>();
   const cpuUs = new Map<string, number[]>();
   let offset = 1_900_000_000;
@@ -65,12 +71,17 @@ export async function statisticsBench({ seconds: total }: { seconds: number }): 
     }
     const off = median(rps.get('off') ?? []);
     const on = median(rps.get('on') ?? []);
-    console.log(`off: ${fmt(off)} req/s   on: ${fmt(on)} req/s   (median of ${rounds})`);
-    console.log(`  runs: off ${(rps.get('off') ?? []).map((x) => fmt(x)).join(' ')} | on ${(rps.get('on') ?? []).map((x) => fmt(x)).join(' ')}`);
-    console.log(`ratio on / off (throughput): ${fmt(on / off, 3)}  (target >= 0.95)`);
+    const withHttp = median(rps.get('on+http') ?? []);
+    console.log(`off: ${fmt(off)} req/s   on: ${fmt(on)} req/s   on+http (metrics): ${fmt(withHttp)} req/s   (median of ${rounds})`);
+    for (const t of targets) console.log(`  runs ${t.name.padEnd(8)} ${(rps.get(t.name) ?? []).map((x) => fmt(x)).join(' ')}`);
+    console.log(`ratio on / off (throughput): ${fmt(on / off, 3)}  (target >= 0.95);  on+http / off: ${fmt(withHttp / off, 3)}`);
     const offCpu = median(cpuUs.get('off') ?? []);
     const onCpu = median(cpuUs.get('on') ?? []);
-    console.log(`server CPU per request: off ${fmt(offCpu, 1)} us, on ${fmt(onCpu, 1)} us (median of ${rounds}): ratio ${fmt(onCpu / offCpu, 3)}`);
+    const httpCpu = median(cpuUs.get('on+http') ?? []);
+    console.log(
+      `server CPU per request: off ${fmt(offCpu, 1)} us, on ${fmt(onCpu, 1)} us, on+http ${fmt(httpCpu, 1)} us (median of ${rounds}): ` +
+        `ratios ${fmt(onCpu / offCpu, 3)}, ${fmt(httpCpu / offCpu, 3)}`,
+    );
   } finally {
     for (const t of targets) {
       await t.proc.stop();

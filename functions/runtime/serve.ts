@@ -96,7 +96,9 @@ export async function startServe(
     ...psl,
     reportOnly: config.reportOnly,
   });
-  // Prometheus metrics only where they can be scraped: on the HTTP listener.
+  // Prometheus metrics only where they can be scraped: on the HTTP listener. They read the policy
+  // server's connection count at scrape time, and that server is built from the service they
+  // observe: hence a reference filled in below.
   let policyServerRef: PolicyServer | null = null;
   const metrics = config.http
     ? (await import('../stats/prometheus-metrics.ts')).createMetrics({

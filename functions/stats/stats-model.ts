@@ -71,11 +71,23 @@ export function delayBucketBound(counter: string): number | null {
  */
 export class StatsAccumulator {
   #hours = new Map<number, Map<string, number>>();
+  /** Counter names by verdict and reason, built once: a decision then allocates no string. */
+  readonly #names = new Map<string, Map<string, string>>();
 
   /** `now`: the real clock in epoch seconds (not policy_test_time: statistics follow the wall clock). */
   recordDecision(decision: CountedDecision, now: number): void {
     const hour = hourOf(now);
-    this.add(hour, decisionCounter(decision.verdict, decision.reason), 1);
+    let byReason = this.#names.get(decision.verdict);
+    if (byReason === undefined) {
+      byReason = new Map();
+      this.#names.set(decision.verdict, byReason);
+    }
+    let name = byReason.get(decision.reason);
+    if (name === undefined) {
+      name = decisionCounter(decision.verdict, decision.reason);
+      byReason.set(decision.reason, name);
+    }
+    this.add(hour, name, 1);
     if (decision.delayedSeconds !== undefined) {
       this.add(hour, delayCounter(decision.delayedSeconds), 1);
       // The cohort of the first sighting: its `new` count is the denominator of "never came back".
