@@ -164,3 +164,41 @@ describe('greygate report on a fleet', () => {
     expect(json.pending.count).toBe(6);
   });
 });
+
+describe('serve flushing on its own', () => {
+  it('writes its statistics every --stats-flush-seconds without being asked', async () => {
+    const h = await startServeHarness(['--stats-flush-seconds', '1']);
+    try {
+      const res = await fetch(`${h.httpUrl}/v1/check`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_address: '192.0.2.1', sender: 'a@example.net', recipient: 'b@example.org' }),
+      });
+      expect(res.status).toBe(200);
+      const dbdir = join(h.dir.path, 'db');
+      let json: JsonReport | null = null;
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        json = await report(['--dbdir', dbdir, '--since', '1d']);
+        if (json.total.decisions > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(json?.total.by_reason).toEqual({ 'greylist/new': 1 });
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('greygate report, refusing', () => {
+  it('a --dbdir without a greygate database, saying which directory to give', async () => {
+    const run = await runGreygate(['report', '--dbdir', join(dir.path, 'nothing-here')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/there is no greygate database in .*nothing-here .*give the --dbdir that serve uses/);
+  });
+
+  it('an unknown format or period, naming the flag', async () => {
+    expect((await runGreygate(['report', '--format', 'xml'])).stderr).toMatch(/--format.*text, json or csv/);
+    expect((await runGreygate(['report', '--since', '7w'])).stderr).toMatch(/--since: "7w" is not valid; expected a number of days or hours such as 7d or 24h/);
+  });
+});
