@@ -130,7 +130,11 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dd{margin:0}
 <dl id="summary">
 <dt>decisions</dt><dd id="decisions">${t.decisions}</dd>
 <dt>greylisted</dt><dd id="greylisted">${t.greylisted} (${percent(t.decisions === 0 ? null : t.greylisted / t.decisions)})</dd>
-<dt>never came back</dt><dd id="never-passed">${t.neverPassed ?? '–'} of ${t.newTriplets} new triplets: ${percent(t.neverPassedShare)}</dd>
+<dt>never came back</dt><dd id="never-passed">${
+    t.neverPassed === null
+      ? `not known yet: an hour counts once its retry window (${duration(data.retryWindowSeconds)}) is over${rangeKey === '24h' ? '; see 7d' : ''}`
+      : `${t.neverPassed}: ${percent(t.neverPassedShare)} of the new triplets of the hours whose retry window is over`
+  }</dd>
 <dt>delay until pass</dt><dd id="delay">p50 ${duration(t.delaySeconds.p50)}, p95 ${duration(t.delaySeconds.p95)} (${t.firstPasses} first passes)</dd>
 </dl>
 <h2>Greylisted and passed, per hour</h2>

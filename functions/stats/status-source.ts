@@ -10,6 +10,8 @@ import { buildReport, type Report } from './stats-report.ts';
 export interface StatusData {
   now: number;
   rangeSeconds: number;
+  /** An hour's never-came-back figure is known once this has passed after it. */
+  retryWindowSeconds: number;
   /** Stored buckets of the range, oldest first (hours without any are absent). */
   hours: HourStats[];
   report: Report;
@@ -40,7 +42,7 @@ export function statusSource(o: {
       pending: [],
       countsNeverPassed: statistics.countsNeverPassed,
     });
-    return { now, rangeSeconds, hours, report };
+    return { now, rangeSeconds, retryWindowSeconds: o.retryWindowSeconds, hours, report };
   };
 }
 
