@@ -9,6 +9,7 @@
 // Section 5 — the Lambda bundle: size, cold import + first decision against dynalite.
 // Section 6 — effectiveness: a modelled trace of legit senders and bots, per configuration: bots
 // stopped, legit mail accepted at once, legit delay (effectiveness-bench.ts).
+// Section 7 — statistics: serve's throughput with the hourly statistics on vs off (statistics-bench.ts).
 
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { dynamoDbBench } from './dynamodb-bench.ts';
 import { effectivenessBench } from './effectiveness-bench.ts';
 import { lambdaBundleBench } from './lambda-bundle-bench.ts';
 import { runPolicyLoad, type LoadResult } from './policy-load.ts';
+import { statisticsBench } from './statistics-bench.ts';
 import { cpuSeconds, freePort, peakRssMiB, rssMiB, startProcess, waitForPort, type Started } from './processes.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -181,7 +183,7 @@ async function selectiveSection(): Promise<void> {
   }
 }
 
-/** BENCH_ONLY=policy,selective,bridge,dynamodb,lambda,effectiveness runs a subset; all by default. */
+/** BENCH_ONLY=policy,selective,bridge,dynamodb,lambda,effectiveness,statistics runs a subset; all by default. */
 const SECTIONS: Array<[string, () => Promise<void>]> = [
   ['policy', policySection],
   ['selective', selectiveSection],
@@ -189,6 +191,7 @@ const SECTIONS: Array<[string, () => Promise<void>]> = [
   ['dynamodb', () => dynamoDbBench({ seconds: SECONDS })],
   ['lambda', lambdaBundleBench],
   ['effectiveness', () => effectivenessBench()],
+  ['statistics', () => statisticsBench({ seconds: SECONDS })],
 ];
 
 async function main(): Promise<void> {

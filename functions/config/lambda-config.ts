@@ -8,6 +8,7 @@ import { greylistingOptions, type GreylistingOptions } from './greylisting-optio
 import type { Env } from './option-row.ts';
 import { environmentSource, readOptions } from './option-reader.ts';
 import { UsageError } from './usage-error.ts';
+import { statisticsOptions, type StatisticsSettings } from './statistics-options.ts';
 
 export interface LambdaConfig extends GreylistingOptions {
   table: string;
@@ -25,6 +26,8 @@ export interface LambdaConfig extends GreylistingOptions {
   metricsNamespace: string;
   quiet: boolean;
   verbose: boolean;
+  /** Hourly statistics in the store (functions/stats/). */
+  statistics: StatisticsSettings;
 }
 
 export class LambdaConfigError extends UsageError {
@@ -84,5 +87,6 @@ function readLambdaConfig(env: Env): LambdaConfig {
     metricsNamespace: reading.get('metrics-namespace'),
     quiet: reading.get('quiet'),
     verbose: reading.get('verbose'),
+    statistics: statisticsOptions(reading),
   });
 }

@@ -115,6 +115,7 @@ const OPTION_DOCS: Readonly<Record<Runtime, string>> = {
   cdk: 'docs/deploy.md',
   'create-table': '`greygate create-table --help`',
   'import-postgrey': '`greygate import-postgrey --help` and docs/migration-from-postgrey.md',
+  report: '`greygate report --help` and docs/metrics.md',
 };
 
 /** Who else takes an option, for the message that refuses it. */

@@ -6,7 +6,7 @@ import { envName } from './env-name.ts';
 import { parseBoolean, parseChoice, parseInteger } from './parsers.ts';
 
 /** Who reads options: the daemons, the Lambda, the CDK app, and the one-shot commands. */
-export type Runtime = 'serve' | 'lambda' | 'bridge' | 'cdk' | 'create-table' | 'import-postgrey';
+export type Runtime = 'serve' | 'lambda' | 'bridge' | 'cdk' | 'create-table' | 'import-postgrey' | 'report';
 
 export const RUNTIME_NAMES: Readonly<Record<Runtime, string>> = {
   serve: 'greygate serve',
@@ -15,6 +15,7 @@ export const RUNTIME_NAMES: Readonly<Record<Runtime, string>> = {
   cdk: 'the CDK app',
   'create-table': 'greygate create-table',
   'import-postgrey': 'greygate import-postgrey',
+  report: 'greygate report',
 };
 
 export type OptionKind = 'value' | 'flag' | 'optional-value';

@@ -221,7 +221,7 @@ export const OPTIONS = {
   delay: row('delay', {
     form: 'N',
     cdk: { key: 'greygate:delay', prop: 'delaySeconds', shape: 'int' },
-    runtimes: [...POLICY_RUNTIMES, 'import-postgrey'],
+    runtimes: [...POLICY_RUNTIMES, 'import-postgrey', 'report'],
     group: 'greylisting',
     help: 'seconds a new triplet must wait',
     doc: 'Seconds a new triplet is greylisted.',
@@ -241,7 +241,7 @@ export const OPTIONS = {
   'retry-window': row('retry-window', {
     form: 'N|Nh',
     cdk: { key: 'greygate:retryWindow', prop: 'retryWindowHours', shape: 'retry-window' },
-    runtimes: [...POLICY_RUNTIMES, 'import-postgrey'],
+    runtimes: [...POLICY_RUNTIMES, 'import-postgrey', 'report'],
     group: 'greylisting',
     help: 'time allowed for the first successful retry, days or hours',
     doc: 'Time a greylisted sender has for its first successful retry; `Nh` means hours.',
@@ -559,7 +559,7 @@ export const OPTIONS = {
   // ---- storage and logs
   store: row('store', {
     form: 'sqlite|dynamodb',
-    runtimes: ['serve', 'import-postgrey'],
+    runtimes: ['serve', 'import-postgrey', 'report'],
     group: 'storage',
     help: 'where greylist state lives',
     doc: 'Where greylist state lives.',
@@ -568,7 +568,7 @@ export const OPTIONS = {
   }),
   dbdir: row('dbdir', {
     form: 'DIR',
-    runtimes: ['serve', 'import-postgrey'],
+    runtimes: ['serve', 'import-postgrey', 'report'],
     group: 'storage',
     help: 'database directory',
     doc: 'SQLite database directory (created 0700; the file is 0600).',
@@ -584,9 +584,30 @@ export const OPTIONS = {
     defaultText: 'normal',
     read: choice(['normal', 'full'] as const, 'normal', 'full or normal'),
   }),
+  'stats-retention-days': row('stats-retention-days', {
+    form: 'N',
+    cdk: { key: 'greygate:statsRetentionDays', prop: 'statsRetentionDays', shape: 'int' },
+    runtimes: ['serve', 'lambda', 'cdk'],
+    group: 'storage',
+    help: 'days the hourly statistics are kept in the store (0: none counted)',
+    doc: 'Days the hourly statistics (decisions by verdict and reason, delays, never-retried triplets; no addresses) are kept in the store, for `/metrics`, `greygate report` and the status page (docs/metrics.md). `0` counts none.',
+    // Over a year, so that a report can compare a month with the same month a year before.
+    defaultText: '400',
+    read: integer(400, 0, 100_000, 'a whole number of days'),
+  }),
+  'stats-flush-seconds': row('stats-flush-seconds', {
+    form: 'N',
+    cdk: { key: 'greygate:statsFlushSeconds', prop: 'statsFlushSeconds', shape: 'int' },
+    runtimes: ['serve', 'lambda', 'cdk'],
+    group: 'storage',
+    help: 'seconds between two writes of the statistics to the store',
+    doc: 'Seconds between two writes of the statistics to the store (one write per hour bucket, whatever the traffic); a crash loses at most this much counting, never a decision.',
+    defaultText: '60',
+    read: integer(60, 1, 3600, 'a whole number of seconds 1-3600'),
+  }),
   table: row('table', {
     form: 'NAME',
-    runtimes: ['serve', 'lambda', 'create-table', 'import-postgrey'],
+    runtimes: ['serve', 'lambda', 'create-table', 'import-postgrey', 'report'],
     group: 'storage',
     help: 'the DynamoDB table (serve: with --store dynamodb)',
     doc: 'DynamoDB table (with `--store dynamodb`); create it with `greygate create-table --table NAME`.',
@@ -597,7 +618,7 @@ export const OPTIONS = {
   }),
   'dynamodb-endpoint': row('dynamodb-endpoint', {
     form: 'URL',
-    runtimes: ['serve', 'lambda', 'create-table', 'import-postgrey'],
+    runtimes: ['serve', 'lambda', 'create-table', 'import-postgrey', 'report'],
     group: 'storage',
     help: 'a DynamoDB-API endpoint such as dynalite',
     doc: "A DynamoDB-API endpoint such as dynalite (the SDK's `AWS_ENDPOINT_URL_DYNAMODB` works too).",
@@ -798,13 +819,38 @@ export const OPTIONS = {
     read: onOff(),
   }),
 
+  // ---- report
+  since: row('since', {
+    form: 'Nd|Nh',
+    runtimes: ['report'],
+    group: 'meta',
+    help: 'the period reported, ending now: 7d, 30d, 24h',
+    doc: 'The period reported, ending now, in whole days or hours (`7d`, `30d`, `24h`).',
+    defaultText: '7d',
+    read: single((raw, label) => {
+      const m = /^(\d{1,5})([dh])$/.exec(raw.trim());
+      const n = m ? Number(m[1]) : 0;
+      if (!m || n === 0) throw new UsageError(`${label}: "${raw}" is not valid; expected a number of days or hours such as 7d or 24h`);
+      return n * (m[2] === 'd' ? 86_400 : 3_600);
+    }, 7 * 86_400),
+  }),
+  format: row('format', {
+    form: 'text|json|csv',
+    runtimes: ['report'],
+    group: 'meta',
+    help: 'text for people, json or csv (one row per day) for programs',
+    doc: 'Text for people; JSON, or CSV with one row per day, for programs.',
+    defaultText: 'text',
+    read: choice(['text', 'json', 'csv'] as const, 'text', 'text, json or csv'),
+  }),
+
   // ---- every command
   help: row('help', {
     kind: 'flag',
     env: null,
     aliases: ['h'],
     form: '',
-    runtimes: ['serve', 'bridge', 'create-table', 'import-postgrey'],
+    runtimes: ['serve', 'bridge', 'create-table', 'import-postgrey', 'report'],
     group: 'meta',
     help: 'this text',
     doc: '',

@@ -10,6 +10,7 @@ import type { Env } from './option-row.ts';
 import { commandLineSource, readOptions } from './option-reader.ts';
 import { isLoopbackHost, type HttpListen } from './parsers.ts';
 import { UsageError } from './usage-error.ts';
+import { statisticsOptions, type StatisticsSettings } from './statistics-options.ts';
 
 export { UsageError };
 export type LogFormat = 'text' | 'json';
@@ -41,6 +42,8 @@ export interface ServeConfig extends GreylistingOptions {
   tokenSha256: readonly string[];
   /** SHA-256 hex digests of the accepted admin tokens; empty = admin routes off (404). */
   adminTokenSha256: readonly string[];
+  /** Hourly statistics in the store (functions/stats/). */
+  statistics: StatisticsSettings;
 }
 
 const DEFAULT_CLIENT_WHITELISTS = Object.freeze([`${PACKAGED_WHITELIST_DIR}clients`, '/etc/greygate/whitelist_clients.local']);
@@ -87,6 +90,7 @@ export function parseServeConfig(
     privacyKeyHex: reading.get('privacy-key'),
     tokenSha256,
     adminTokenSha256: reading.get('admin-token-sha256'),
+    statistics: statisticsOptions(reading),
   });
   return {
     config,

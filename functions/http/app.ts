@@ -20,6 +20,8 @@ import { ApiError } from './api-error.ts';
 import { isAuthorized } from './bearer-auth.ts';
 import { checkBodyToAttributes } from './check-request.ts';
 import { ADMIN_PATHS, mountAdminRoutes, type AdminApiOptions } from './admin-routes.ts';
+import { renderStatusPage, STATUS_PAGE_CSP, STATUS_RANGES } from './status-page.ts';
+import type { StatusSource } from '../stats/status-source.ts';
 
 // 100 attributes of up to 512 characters, JSON-escaped: the largest request the bridge can forward.
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -37,6 +39,10 @@ export interface AppOptions {
   requireAuth?: boolean;
   /** The admin routes (admin-routes.ts); mounted only with admin tokens, else they answer 404. */
   admin?: Omit<AdminApiOptions, 'checkTokenSha256' | 'logger'>;
+  /** Prometheus exposition for GET /metrics (functions/stats/prometheus-metrics.ts); absent: no route. */
+  metrics?: () => Promise<{ body: string; contentType: string }>;
+  /** The status page at GET /ui (status-page.ts), from the stored statistics; absent: no route. */
+  status?: { source: StatusSource; version: string };
 }
 
 export function createApp(options: AppOptions): Hono {
@@ -73,9 +79,7 @@ export function createApp(options: AppOptions): Hono {
   // The API's OpenAPI 3.1 document (openapi.ts), open like /healthz; loaded on first use.
   app.get('/openapi.json', async (c) => c.json((await import('./openapi.ts')).openApiDocument()));
 
-  app.use('/v1/*', async (c, next) => {
-    // The admin routes check admin tokens themselves (a check token gets 403 there), or are absent (404).
-    if ((ADMIN_PATHS as readonly string[]).includes(c.req.path)) return next();
+  const authorize = async (c: Context, next: () => Promise<void>): Promise<void> => {
     if (tokens.length > 0 || options.requireAuth) {
       if (!isAuthorized(c.req.header('authorization'), tokens)) {
         c.header('WWW-Authenticate', 'Bearer');
@@ -83,7 +87,36 @@ export function createApp(options: AppOptions): Hono {
       }
     }
     await next();
+  };
+  app.use('/v1/*', async (c, next) => {
+    // The admin routes check admin tokens themselves (a check token gets 403 there), or are absent (404).
+    if ((ADMIN_PATHS as readonly string[]).includes(c.req.path)) return next();
+    return authorize(c, next);
   });
+
+  const metrics = options.metrics;
+  if (metrics) {
+    // The same rule as the API: what it counts tells an outsider about the mail flow.
+    app.get('/metrics', authorize, async (c) => {
+      const { body, contentType } = await metrics();
+      return c.body(body, 200, { 'content-type': contentType });
+    });
+    app.all('/metrics', methodNotAllowed(['GET', 'HEAD']));
+  }
+
+  const status = options.status;
+  if (status) {
+    app.get('/ui', authorize, async (c) => {
+      const key = c.req.query('range') ?? '24h';
+      const range = STATUS_RANGES[key];
+      if (range === undefined) {
+        throw new ApiError(400, 'invalid-field', `range "${key}" is not one of ${Object.keys(STATUS_RANGES).join(', ')}`, { field: 'range' });
+      }
+      const page = renderStatusPage(await status.source(range), key, status.version);
+      return c.html(page, 200, { 'content-security-policy': STATUS_PAGE_CSP, 'cache-control': 'no-store' });
+    });
+    app.all('/ui', methodNotAllowed(['GET', 'HEAD']));
+  }
 
   const tooLarge = (): never => {
     throw new ApiError(413, 'body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`);

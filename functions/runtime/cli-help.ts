@@ -16,6 +16,9 @@ commands:
   allow add|remove|list, explain, pending, release [serve's store options]
             steer a running greygate: shared allow entries, why a request is greylisted,
             the triplets waiting for a retry and their release (\`greygate allow --help\`; docs/admin.md)
+  report [--since 7d] [--format text|json|csv] [store options]
+            what greylisting did: decisions per day, mail that never came back, delays,
+            pending triplets (docs/metrics.md)
   token     print a new API token and the SHA-256 hash to configure
   version   print the version
   help      this text
@@ -41,6 +44,17 @@ holds (earliest first sighting, latest last sighting, highest count). Records ol
 ${helpSection('import-postgrey', 'storage', 'options')}
 ${helpSection('import-postgrey', 'greylisting', 'greylisting (as given to serve)')}
 ${helpSection('import-postgrey', 'meta', 'other')}`;
+
+export const REPORT_HELP = `usage: greygate report [--since 7d] [--format text|json|csv] [store options]
+
+What greylisting did, from the statistics and records in the store serve uses (for a fleet, the
+DynamoDB table all its instances share): per day, decisions by verdict, greylisted triplets that
+never came back, how long passed mail waited; the triplets pending now and the clients delayed
+most. Only reads: runs beside a live serve. Days are UTC days.
+
+${helpSection('report', 'storage', 'store (as given to serve)')}
+${helpSection('report', 'greylisting', 'greylisting (as given to serve)')}
+${helpSection('report', 'meta', 'report')}`;
 
 export const SERVE_HELP = `usage: greygate serve [options]
 

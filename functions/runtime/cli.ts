@@ -12,6 +12,9 @@ import { commandLineSource, readOptions } from '../config/option-reader.ts';
 import { dynamoDbClientFor, openConfiguredStore } from './open-store.ts';
 import { createKeyHasher, loadOrCreatePrivacyKey } from './privacy-key.ts';
 import { startServe } from './serve.ts';
+// Imported statically, unlike the bridge: loaded on demand, it would share the SQLite store's
+// modules with this entry, and the bundler would move them into a chunk away from their worker.
+import { runReport } from './report-command.ts';
 import { enableLinearTimeRegExps } from './linear-regexp.ts';
 import { runAdminCommand } from './admin-commands.ts';
 
@@ -173,6 +176,8 @@ export async function main(argv: string[]): Promise<number> {
           return Buffer.concat(chunks).toString('utf8');
         },
       });
+    case 'report':
+      return runReport(rest, process.env, (text) => process.stdout.write(text));
     case 'bridge':
       // Loaded on demand: the bridge's code is not needed by any other command.
       return (await import('../../bridge/main.ts')).main(rest);
@@ -187,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(TOP_HELP);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command "${command}" (commands: serve, bridge, create-table, import-postgrey, allow, explain, pending, release, token, version, help)`);
+      throw new UsageError(`unknown command "${command}" (commands: serve, bridge, create-table, import-postgrey, report, allow, explain, pending, release, token, version, help)`);
   }
 }
 

@@ -28,6 +28,11 @@ export const METRIC = Object.freeze({
   decisions: 'Decisions',
   decisionLatency: 'DecisionLatency',
   storeErrors: 'StoreErrors',
+  /**
+   * Seconds a triplet waited before its first pass (the statistics' delay histogram, as raw values):
+   * CloudWatch gives its percentiles, and its sample count is the number of first passes.
+   */
+  delayUntilPass: 'DelayUntilPass',
 } as const);
 
 export const DIMENSION = Object.freeze({
@@ -52,6 +57,8 @@ export interface DecisionSample {
   reason: Reason;
   /** Time spent deciding (request parsed → answer ready), in milliseconds. */
   latencyMs: number;
+  /** On a triplet's first pass: seconds it was greylisted (Decision.delayedSeconds). */
+  delayedSeconds?: number;
 }
 
 export interface Metrics {
@@ -71,6 +78,7 @@ interface DecisionGroup {
   timestamp: number;
   count: number;
   latencies: number[];
+  delays: number[];
 }
 
 interface StoreErrorGroup {
@@ -82,7 +90,7 @@ interface StoreErrorGroup {
 interface MetricDirective {
   Namespace: string;
   Dimensions: string[][];
-  Metrics: { Name: string; Unit: 'Count' | 'Milliseconds' }[];
+  Metrics: { Name: string; Unit: 'Count' | 'Milliseconds' | 'Seconds' }[];
 }
 
 export function createMetrics(options: MetricsOptions): Metrics {
@@ -112,21 +120,26 @@ export function createMetrics(options: MetricsOptions): Metrics {
       directives.push({ Namespace: namespace, Dimensions: [[]], Metrics: [{ Name: METRIC.decisionLatency, Unit: 'Milliseconds' }] });
       members[METRIC.decisionLatency] = group.latencies.length === 1 ? group.latencies[0] : group.latencies;
     }
+    if (group.delays.length > 0) {
+      directives.push({ Namespace: namespace, Dimensions: [[]], Metrics: [{ Name: METRIC.delayUntilPass, Unit: 'Seconds' }] });
+      members[METRIC.delayUntilPass] = group.delays.length === 1 ? group.delays[0] : group.delays;
+    }
     write(document(group.timestamp, directives, members));
   };
 
   return {
-    recordDecision({ verdict, reason, latencyMs }) {
+    recordDecision({ verdict, reason, latencyMs, delayedSeconds }) {
       const key = `${verdict}\u0000${reason}`;
       let group = decisions.get(key);
       if (!group) {
-        group = { verdict, reason, timestamp: clock(), count: 0, latencies: [] };
+        group = { verdict, reason, timestamp: clock(), count: 0, latencies: [], delays: [] };
         decisions.set(key, group);
       }
       group.count += 1;
       // A clock step backwards must not publish a negative latency; the decision still counts.
       if (Number.isFinite(latencyMs) && latencyMs >= 0) group.latencies.push(latencyMs);
-      if (group.latencies.length >= MAX_VALUES_PER_DOCUMENT) {
+      if (delayedSeconds !== undefined && Number.isFinite(delayedSeconds) && delayedSeconds >= 0) group.delays.push(delayedSeconds);
+      if (group.latencies.length >= MAX_VALUES_PER_DOCUMENT || group.delays.length >= MAX_VALUES_PER_DOCUMENT) {
         decisions.delete(key);
         writeDecisions(group);
       }

@@ -36,6 +36,9 @@ import { createKeyHasher } from './privacy-key.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
 import { enableLinearTimeRegExps } from './linear-regexp.ts';
 import { allowCacheFor } from '../allow/allow-cache.ts';
+import { observeDecisions } from '../stats/observed-service.ts';
+import { startStoreStatistics } from '../stats/stats-recorder.ts';
+import { storeStatusSource } from '../stats/status-source.ts';
 
 enableLinearTimeRegExps();
 
@@ -73,7 +76,12 @@ function measured(service: DecisionService, metrics: Metrics): DecisionService {
       const started = performance.now();
       try {
         const decision = await service.check(request);
-        metrics.recordDecision({ verdict: decision.verdict, reason: decision.reason, latencyMs: performance.now() - started });
+        metrics.recordDecision({
+          verdict: decision.verdict,
+          reason: decision.reason,
+          latencyMs: performance.now() - started,
+          ...(decision.delayedSeconds === undefined ? {} : { delayedSeconds: decision.delayedSeconds }),
+        });
         return decision;
       } catch (err) {
         if (err instanceof StoreError) metrics.recordStoreError(err.code);
@@ -183,6 +191,8 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   // (allow-cache.ts); the first read follows the warm-up's, on a connection it opened.
   const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
   if (warmUp !== null && allowEntries) void warmUp.then(() => allowEntries.refresh());
+  // No timer: a frozen container runs none. Flushed after an invocation once the interval is over.
+  const statistics = startStoreStatistics(store, config.statistics, { clock, logger, timer: false });
   const service = measured(
     afterWarmUp(
       createDecisionService({
@@ -222,7 +232,25 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
           },
           allowEntries,
         );
-  const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, requireAuth: true, ...(admin ? { admin } : {}) });
+  const counted = observeDecisions(service, [{ decided: (decision) => statistics.record(decision) }]);
+  const status = storeStatusSource(store, {
+    retentionDays: config.statistics.retentionDays,
+    flush: () => statistics.flush(),
+    retryWindowSeconds: config.policy.retryWindowSeconds,
+    storeName: `dynamodb:${config.table}`,
+    clock,
+  });
+  const app = createApp({
+    service: counted,
+    logger,
+    ping: () => store.ping(),
+    storeHealth,
+    tokenSha256: config.tokenSha256,
+    requireAuth: true,
+    ...(admin ? { admin } : {}),
+    // The fleet's status page, from the table every container adds to, behind the same token.
+    ...(status ? { status: { source: status, version: config.policy.version } } : {}),
+  });
   logger.info(`greygate ${config.policy.version} on Lambda: table ${config.table} (${config.region})${config.reportOnly ? '; REPORT-ONLY: every answer is DUNNO' : ''}`, {
     event: 'start',
     table: config.table,
@@ -245,6 +273,9 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
       await allowEntries?.idle();
       // Before returning: Lambda may freeze the container as soon as the handler resolves.
       metrics.flush();
+      // Once per interval this invocation waits for the statistics' write (one UpdateItem per
+      // hour bucket). A container that is never invoked again loses at most an interval's counts.
+      await statistics.flushIfDue();
     }
   };
 }

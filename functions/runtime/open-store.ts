@@ -32,7 +32,13 @@ export async function openConfiguredStore(
   warn: (message: string) => void = () => {},
 ): Promise<ImportingStore> {
   if (config.store === 'sqlite') {
-    return openSqliteStore({ dbdir: config.dbdir, synchronous: config.sqliteSync, onWarning: warn });
+    return openSqliteStore({
+      dbdir: config.dbdir,
+      synchronous: config.sqliteSync,
+      onWarning: warn,
+      // The purge then counts the triplets it removes that never passed (functions/stats/).
+      statisticsDelaySeconds: config.policy.delaySeconds,
+    });
   }
   const { createDynamoDbStore, dynamoDbPolicyHints } = await import('../store/dynamodb-store.ts');
   return createDynamoDbStore({

@@ -30,6 +30,9 @@ import { openConfiguredStore } from './open-store.ts';
 import { describeSelective, selectiveCheckFor } from '../selective/selective-check.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
 import { allowCacheFor } from '../allow/allow-cache.ts';
+import { observeDecisions } from '../stats/observed-service.ts';
+import { startStoreStatistics, type StatisticsRecorder } from '../stats/stats-recorder.ts';
+import { storeStatusSource } from '../stats/status-source.ts';
 
 /** Postgrey remembered 10 instance ids; concurrent connections need more to keep one header per message. */
 const INSTANCE_MEMORY = 10_000;
@@ -53,6 +56,10 @@ export interface RunningServe {
   reloadWhitelists(): Promise<void>;
   close(opts?: { drainTimeoutMs?: number }): Promise<void>;
   readonly store: GreylistStore;
+  /** Runs the purge of expired records now (SQLite; 0 on DynamoDB, whose TTL purges); resolves with how many it deleted. */
+  purgeOnce(): Promise<number>;
+  /** The hourly statistics (functions/stats/); flush() writes what was counted so far. */
+  readonly statistics: StatisticsRecorder;
 }
 
 export async function startServe(
@@ -82,7 +89,8 @@ export async function startServe(
   const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
   await allowEntries?.refresh();
   allowEntries?.start();
-  const service = createDecisionService({
+  const statistics = startStoreStatistics(store, config.statistics, { clock, logger });
+  const decisions = createDecisionService({
     store,
     config: config.policy,
     whitelists: () => whitelists,
@@ -107,6 +115,24 @@ export async function startServe(
     reportOnly: config.reportOnly,
     ...(allowEntries ? { allowEntries } : {}),
   };
+  // Prometheus metrics only where they can be scraped: on the HTTP listener. They read the policy
+  // server's connection count at scrape time, and that server is built from the service they
+  // observe: hence a reference filled in below.
+  let policyServerRef: PolicyServer | null = null;
+  const metrics = config.http
+    ? (await import('../stats/prometheus-metrics.ts')).createMetrics({
+        policyConnections: () => policyServerRef?.stats().connectionsOpen ?? 0,
+        whitelistEntries: () => whitelists.counts,
+      })
+    : null;
+  const status = storeStatusSource(store, {
+    retentionDays: config.statistics.retentionDays,
+    flush: () => statistics.flush(),
+    retryWindowSeconds: config.policy.retryWindowSeconds,
+    storeName: config.store === 'sqlite' ? `sqlite:${config.dbdir}` : `dynamodb:${config.table}`,
+    clock,
+  });
+  const service = observeDecisions(decisions, [{ decided: (decision) => statistics.record(decision) }, ...(metrics ? [metrics.observer] : [])]);
 
   const caps = planDescriptors({ policy: config.maxConnections, http: config.http ? HTTP_MAX_CONNECTIONS : 0 }, openFileLimit());
   if (caps.warning) logger.warn(caps.warning);
@@ -119,10 +145,11 @@ export async function startServe(
     maxConnections: caps.policy,
     backlog: config.listenQueueSize,
   });
+  policyServerRef = policyServer;
 
   let httpServer: Server | null = null;
   let httpLimitLogs: { close(): void } | null = null;
-  const purger = config.store === 'sqlite' ? startPurger(store, { clock: () => Math.floor(clock() / 1000), logger }) : null;
+  const purger = config.store === 'sqlite' ? startPurger(store, { clock: () => Math.floor(clock() / 1000), logger, ...(metrics ? { progress: metrics.purge } : {}) }) : null;
   try {
     for (const address of config.listen) await policyServer.listen(address);
     if (config.http) {
@@ -136,7 +163,16 @@ export async function startServe(
           import('../http/admin-routes.ts'),
         ]);
         const admin = adminApiFor(store, config.adminTokenSha256, explainDeps, allowEntries);
-        const app = createApp({ service, logger, ping: () => store.ping(), storeHealth, tokenSha256: config.tokenSha256, ...(admin ? { admin } : {}) });
+        const app = createApp({
+          service,
+          logger,
+          ping: () => store.ping(),
+          storeHealth,
+          tokenSha256: config.tokenSha256,
+          ...(admin ? { admin } : {}),
+          ...(metrics ? { metrics: () => metrics.render() } : {}),
+          ...(status ? { status: { source: status, version: config.policy.version } } : {}),
+        });
         return getRequestListener(app.fetch);
       };
       httpServer = createServer(
@@ -151,6 +187,7 @@ export async function startServe(
     }
   } catch (err) {
     allowEntries?.stop();
+    await statistics.stop();
     await purger?.stop();
     await policyServer.close({ drainTimeoutMs: 0 });
     if (httpServer) await closeHttp(httpServer, 0);
@@ -171,6 +208,8 @@ export async function startServe(
 
   return {
     store,
+    statistics,
+    purgeOnce: () => purger?.runOnce() ?? Promise.resolve(0),
     policyAddresses: () => policyServer.addresses(),
     httpAddress: () => {
       if (!http) return null;
@@ -194,6 +233,8 @@ export async function startServe(
       httpLimitLogs?.close();
       allowEntries?.stop();
       await purger?.stop();
+      // After the purge (which counts the triplets it removes) and before the store closes.
+      await statistics.stop();
       await store.close();
     },
   };

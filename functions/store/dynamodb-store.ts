@@ -17,6 +17,8 @@ import type { StoreAdmin } from './store-admin.ts';
 import { DynamoDbSender, type DynamoDbStoreStats } from './dynamodb-sender.ts';
 import { checkTableName } from './dynamodb-table.ts';
 import { StoreError } from './store-port.ts';
+import { DynamoDbStatistics } from '../stats/dynamodb-stats.ts';
+import type { HasStatistics, StatisticsStore } from '../stats/stats-port.ts';
 import { checkPurgeLimit, checkTime } from './write-checks.ts';
 import type { ClientRecord, DecisionKeys, DecisionState, DecisionWrites, ImportingStore, TripletRecord } from './store-port.ts';
 
@@ -57,7 +59,7 @@ export function dynamoDbPolicyHints(
   };
 }
 
-export type DynamoDbStore = ImportingStore & { stats(): DynamoDbStoreStats; admin(): StoreAdmin };
+export type DynamoDbStore = ImportingStore & HasStatistics & { stats(): DynamoDbStoreStats; admin(): StoreAdmin };
 
 export function createDynamoDbStore(opts: DynamoDbStoreOptions): DynamoDbStore {
   checkTableName(opts.tableName);
@@ -77,6 +79,8 @@ class DynamoDbGreylistStore implements DynamoDbStore {
   readonly #requests: DynamoDbRequests;
   readonly #decisions: DynamoDbDecisions;
   readonly #scans: DynamoDbScans;
+  readonly #tableName: string;
+  readonly #region: string | undefined;
   #closed = false;
 
   constructor(opts: DynamoDbStoreOptions) {
@@ -89,6 +93,16 @@ class DynamoDbGreylistStore implements DynamoDbStore {
     });
     this.#decisions = new DynamoDbDecisions(this.#sender, this.#requests, new AwlHints(opts.clock ?? Date.now));
     this.#scans = new DynamoDbScans(this.#sender, this.#requests);
+    this.#tableName = opts.tableName;
+    this.#region = opts.region;
+  }
+
+  /**
+   * The statistics items of this table (functions/stats/dynamodb-stats.ts), on the same client but
+   * not counted in stats(): those count what decisions cost, and a flush is no decision's.
+   */
+  statistics(): StatisticsStore {
+    return new DynamoDbStatistics(this.#client, this.#tableName, this.#region);
   }
 
   stats(): DynamoDbStoreStats {

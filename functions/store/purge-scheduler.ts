@@ -21,6 +21,8 @@ export interface PurgerOptions {
   /** Records deleted per store call at most; the store splits a call into short steps itself. */
   batchSize?: number;
   logger?: PurgeLogger;
+  /** Progress, for metrics: each store call's deletions, and each run's end (its clock, whether it failed). */
+  progress?: { deleted(n: number): void; finished(now: number, ok: boolean): void };
 }
 
 export interface Purger {
@@ -45,6 +47,7 @@ export function startPurger(
     intervalMs = DEFAULT_PURGE_INTERVAL_MS,
     batchSize = DEFAULT_PURGE_BATCH_SIZE,
     logger = silent,
+    progress,
   }: PurgerOptions,
 ): Purger {
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
@@ -67,6 +70,7 @@ export function startPurger(
       for (;;) {
         const batch = await store.purgeExpired(now, batchSize, stopping.signal);
         deleted += batch;
+        progress?.deleted(batch);
         if (batch < batchSize || stopped) break;
         await yieldToEventLoop();
       }
@@ -76,9 +80,11 @@ export function startPurger(
       } else if (deleted > 0) {
         logger.info('purged expired records', { deleted });
       }
+      progress?.finished(now, true);
     } catch (error) {
       // Stopped mid-count: not a failure worth a warning. Any other error still is.
       if (error === stopping.signal.reason) return deleted;
+      progress?.finished(now, false);
       logger.warn('purging expired records failed; the next run tries again', {
         deleted,
         error: error instanceof Error ? error.message : String(error),

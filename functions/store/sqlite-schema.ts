@@ -81,6 +81,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // Per-hour statistics (functions/stats/sqlite-stats.ts): a handful of rows per hour, keyed by
+    // the hour first so that reading a period and forgetting old hours are range operations.
+    version: 4,
+    release: '0.1.0',
+    sql: `
+      CREATE TABLE stats (
+        hour INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value INTEGER NOT NULL,
+        PRIMARY KEY (hour, name)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION: number = MIGRATIONS.length;

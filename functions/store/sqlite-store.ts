@@ -46,6 +46,8 @@ import { retryWhileLocked } from './sqlite-lock-wait.ts';
 import { SqliteSweep } from './sqlite-sweep.ts';
 import { sqliteAdmin } from './sqlite-admin.ts';
 import type { StoreAdmin } from './store-admin.ts';
+import { neverPassedCounter, SqliteStatistics } from '../stats/sqlite-stats.ts';
+import type { HasStatistics, StatisticsStore } from '../stats/stats-port.ts';
 
 export interface SqliteStoreOptions {
   /** Directory of the database file; created (mode 0700) when missing. */
@@ -69,9 +71,14 @@ export interface SqliteStoreOptions {
   checkpointEveryRows?: number;
   /** Warnings an admin should see (the checkpoint thread gave up); not per decision. */
   onWarning?: (message: string) => void;
+  /**
+   * The greylisting delay, for the statistics: with it the purge counts the triplets it deletes
+   * that never passed (functions/stats/sqlite-stats.ts); without it it counts nothing.
+   */
+  statisticsDelaySeconds?: number;
 }
 
-export interface SqliteStore extends ImportingStore {
+export interface SqliteStore extends ImportingStore, HasStatistics {
   /** Absolute or dbdir-relative path of the database file, for log lines. */
   readonly file: string;
   admin(): StoreAdmin;
@@ -88,6 +95,7 @@ export function openSqliteStore({
   checkpointWorker = true,
   checkpointEveryRows,
   onWarning,
+  statisticsDelaySeconds,
 }: SqliteStoreOptions): SqliteStore {
   prepareDbdir(dbdir);
   const file = join(dbdir, fileName);
@@ -99,7 +107,7 @@ export function openSqliteStore({
     if (checkpointWorker) {
       checkpointer = startCheckpointer(db, { file, synchronous: sync, writesPerCheckpoint: checkpointEveryRows, onFallback: onWarning });
     }
-    return new SqliteGreylistStore(db, file, checkpointer, busyTimeoutMs);
+    return new SqliteGreylistStore(db, file, checkpointer, busyTimeoutMs, statisticsDelaySeconds);
   } catch (error) {
     // Stops the worker (asynchronously) and hands checkpoints back to the connection closed next.
     void checkpointer?.close();
@@ -170,7 +178,15 @@ export class SqliteGreylistStore implements SqliteStore {
   readonly #sweep: SqliteSweep;
   readonly #lockWaitMs: number;
 
-  constructor(db: BetterSqlite3.Database, file: string, checkpointer: Checkpointer | null, lockWaitMs = DEFAULT_BUSY_TIMEOUT_MS) {
+  #statistics: SqliteStatistics | null = null;
+
+  constructor(
+    db: BetterSqlite3.Database,
+    file: string,
+    checkpointer: Checkpointer | null,
+    lockWaitMs = DEFAULT_BUSY_TIMEOUT_MS,
+    statisticsDelaySeconds?: number,
+  ) {
     this.file = file;
     this.#db = db;
     this.#s = prepareStatements(db);
@@ -190,7 +206,28 @@ export class SqliteGreylistStore implements SqliteStore {
       write: (body) => this.#whileLocked(() => this.#run(() => this.#transaction(this.#s.beginWrite, body))),
       isOpen: () => this.#db !== null,
       deleted: (rows) => this.#checkpointer?.wrote(rows),
+      ...(statisticsDelaySeconds === undefined ? {} : { beforeTripletDelete: neverPassedCounter(db, statisticsDelaySeconds) }),
     });
+  }
+
+  /** The statistics in this file (functions/stats/sqlite-stats.ts), sharing the decisions' commits. */
+  statistics(): StatisticsStore {
+    const db = this.#db;
+    if (db === null) throw new StoreError(`the SQLite store ${this.file} is closed`);
+    this.#statistics ??= new SqliteStatistics(db, {
+      write: (body, rows) =>
+        new Promise<void>((resolve, reject) => {
+          this.#commits.add({
+            run: () => {
+              body();
+              return { settle: () => resolve(), rows };
+            },
+            reject,
+          });
+        }),
+      read: (body) => this.#whileLocked(() => this.#run(() => this.#transaction(this.#s.beginRead, body))),
+    });
+    return this.#statistics;
   }
 
   /**

@@ -22,6 +22,11 @@ export interface SweepTransactions {
   isOpen(): boolean;
   /** Rows a purge step deleted, once committed (the checkpointer's pacing). */
   deleted(rows: number): void;
+  /**
+   * Called in a purge step's transaction just before it deletes the expired triplets with keys
+   * in (after, upTo] (the statistics count those that never passed: sqlite-stats.ts).
+   */
+  beforeTripletDelete?(after: string, upTo: string, now: number): void;
 }
 
 /**
@@ -123,6 +128,7 @@ export class SqliteSweep {
     const step = nextStep(t, cursor.after);
     if (step !== null) {
       const upTo = t.lastExpired.get(cursor.after, step.end, now, limit) ?? null;
+      if (upTo !== null && cursor.table === 0) this.#tx.beforeTripletDelete?.(cursor.after, upTo, now);
       const deleted = upTo === null ? 0 : t.deleteExpired.run(cursor.after, upTo, now).changes;
       // The limit may have cut the step short: the rest of its range comes next.
       if (upTo !== null && deleted === limit) return { deleted, next: { ...cursor, after: upTo } };

@@ -15,6 +15,7 @@ const POLICY_PROPS = [
   'delaySeconds', 'maxAgeDays', 'retryWindowHours', 'autoWhitelistClients', 'greylistAction', 'greylistText',
   'xGreylistHeader', 'lookupByHost', 'ipv4Cidr', 'ipv6Cidr', 'hostname', 'selective', 's25rIpv6', 's25rWeight',
   'greylistScore', 'dnsbl', 'dnswl', 'dnsTimeoutMs', 'reportOnly', 'clientIdentity', 'signalWeight', 'preset', 'autoWhitelistOrgs',
+  'statsRetentionDays', 'statsFlushSeconds',
 ] as const satisfies readonly (keyof GreygatePolicySettings)[];
 
 function policyProp(prop: string): keyof GreygatePolicySettings {

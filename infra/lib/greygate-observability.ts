@@ -95,6 +95,28 @@ export class GreygateObservability extends Construct {
         label: dimensions.map((d) => `\${PROP('Dim.${d}')}`).join(' '),
         period: PERIOD,
       });
+    // The statistics' figures (functions/stats/): percentiles of the delay until a first pass, and
+    // of the day's new triplets, the share not matched by a first pass. A day's passes include
+    // retries of the evening before, so it is the day's ratio, not a cohort's (`greygate report`
+    // and the status page follow each triplet's cohort).
+    const delay = (statistic: string): Metric =>
+      new Metric({ namespace, metricName: METRIC.delayUntilPass, statistic, period: PERIOD, label: `delay ${statistic}` });
+    const DAY = Duration.days(1);
+    const neverRetried = new MathExpression({
+      expression: '100 * (1 - FILL(passes, 0) / fresh)',
+      usingMetrics: {
+        passes: new Metric({ namespace, metricName: METRIC.delayUntilPass, statistic: Stats.SAMPLE_COUNT, period: DAY }),
+        fresh: new Metric({
+          namespace,
+          metricName: METRIC.decisions,
+          dimensionsMap: { [DIMENSION.verdict]: 'greylist', [DIMENSION.reason]: 'new' },
+          statistic: Stats.SUM,
+          period: DAY,
+        }),
+      },
+      label: 'never retried (%)',
+      period: DAY,
+    });
     const tableThrottles = table.metricThrottledRequestsForOperations({ operations: dataPlaneOperations(), period: PERIOD });
     const duration = (statistic: string): Metric => fn.metricDuration({ statistic, period: PERIOD, label: `Lambda duration ${statistic}` });
 
@@ -195,6 +217,23 @@ export class GreygateObservability extends Construct {
             title: 'Lambda',
             left: [fn.metricInvocations({ period: PERIOD, label: 'invocations' })],
             right: [fn.metric('ConcurrentExecutions', { statistic: Stats.MAXIMUM, period: PERIOD, label: 'concurrency (max)' })],
+            width: 12,
+            height: 6,
+          }),
+        ],
+        [
+          // Is greylisting worth it: how long real mail waits, and how much never comes back.
+          new GraphWidget({
+            title: 'Delay until pass (s)',
+            left: [delay(Stats.p(50)), delay(Stats.p(95))],
+            width: 12,
+            height: 6,
+          }),
+          new GraphWidget({
+            title: 'Never-retried share (%, per day)',
+            left: [neverRetried],
+            leftYAxis: { min: 0, max: 100 },
+            period: Duration.days(1),
             width: 12,
             height: 6,
           }),

@@ -55,6 +55,10 @@ export interface GreygatePolicySettings {
   dnswl?: string;
   /** GREYGATE_DNS_TIMEOUT_MS: the deadline for all DNS list lookups of one decision. */
   dnsTimeoutMs?: number;
+  /** GREYGATE_STATS_RETENTION_DAYS: days the hourly statistics stay in the table; 0 counts none. */
+  statsRetentionDays?: number;
+  /** GREYGATE_STATS_FLUSH_SECONDS: seconds between two writes of a container's statistics. */
+  statsFlushSeconds?: number;
 }
 
 export interface GreygateSettings {
