@@ -68,6 +68,20 @@ describe('greygate serve --report-only', () => {
     expect(fields).toMatchObject({ verdict: 'greylist', action: 'DUNNO', would_action: 'DEFER_IF_PERMIT Greylisted, please retry in 300 seconds' });
   });
 
+  it('counts in /metrics what it would have answered, not the DUNNO it answered', async () => {
+    // Prepare
+    const h = await start(['--delay', '2', '--report-only']);
+
+    // Act: a new triplet, an early retry, a retry after the delay
+    await sendPolicyRequests(h.policyAddress, [at(T0), at(T0 + 1), at(T0 + 3)]);
+    const metrics = await (await fetch(`${h.httpUrl}/metrics`)).text();
+
+    // Assess
+    expect(metrics).toContain('greygate_decisions_total{verdict="greylist",reason="new"} 1');
+    expect(metrics).toContain('greygate_decisions_total{verdict="greylist",reason="early-retry"} 1');
+    expect(metrics).toContain('greygate_decisions_total{verdict="pass",reason="triplet-found"} 1');
+  });
+
   it('leaves a database that passes the learned triplets once started without --report-only', async () => {
     // Prepare: a week beside Postgrey, compressed: first attempt and a retry after the delay
     shared = await makeTempDir('greygate-report-only-');
