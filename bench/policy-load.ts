@@ -135,3 +135,46 @@ export async function runPolicyLoad(
     actions,
   };
 }
+
+/** A policy server under test: its name, port and process (for its CPU time). */
+export interface LoadTarget {
+  name: string;
+  port: number;
+  pid: number;
+}
+
+/** Per target, what each round measured, and their medians. */
+export interface AlternatingResult {
+  rps: Map<string, number[]>;
+  /** Server CPU per request, microseconds: steadier than throughput on a shared machine, as the load generator's share of the cores does not enter it. */
+  cpuUs: Map<string, number[]>;
+  median(values: Map<string, number[]>, name: string): number;
+}
+
+/**
+ * `rounds` runs of each target, 8 connections for `seconds`, alternating which goes first so that
+ * neither always runs on the warmer machine; the way the bench compares two configurations of
+ * the same server in one run.
+ */
+export async function alternatingLoads(
+  targets: readonly LoadTarget[],
+  opts: { rounds: number; seconds: number; offset: number; load?: LoadOptions; cpuSeconds: (pid: number) => number },
+): Promise<AlternatingResult> {
+  const rps = new Map<string, number[]>();
+  const cpuUs = new Map<string, number[]>();
+  let offset = opts.offset;
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
+      offset += 10_000_000;
+      const before = opts.cpuSeconds(t.pid);
+      const r = await runPolicyLoad(t.port, 8, opts.seconds, offset, opts.load);
+      rps.set(t.name, [...(rps.get(t.name) ?? []), r.rps]);
+      cpuUs.set(t.name, [...(cpuUs.get(t.name) ?? []), ((opts.cpuSeconds(t.pid) - before) * 1e6) / r.requests]);
+    }
+  }
+  const median = (values: Map<string, number[]>, name: string): number => {
+    const xs = [...(values.get(name) ?? [])].sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)] ?? NaN;
+  };
+  return { rps, cpuUs, median };
+}

@@ -19,7 +19,7 @@ import { bridgeBench } from './bridge-bench.ts';
 import { dynamoDbBench } from './dynamodb-bench.ts';
 import { effectivenessBench } from './effectiveness-bench.ts';
 import { lambdaBundleBench } from './lambda-bundle-bench.ts';
-import { runPolicyLoad, type LoadResult } from './policy-load.ts';
+import { alternatingLoads, runPolicyLoad, type LoadResult } from './policy-load.ts';
 import { statisticsBench } from './statistics-bench.ts';
 import { cpuSeconds, freePort, peakRssMiB, rssMiB, startProcess, waitForPort, type Started } from './processes.ts';
 
@@ -146,31 +146,18 @@ async function selectiveSection(): Promise<void> {
   console.log(`\n== selective greylisting: plain vs --selective s25r (8 connections, worst-case names, ${seconds}s x ${rounds} alternating, each) ==`);
   const targets = [await startGreygate([], 'plain'), await startGreygate(['--selective', 's25r'], 's25r')];
   const clientName = (n: number): string => `host-${n % 1000}.dynamic.isp.example`;
-  const rps = new Map<string, number[]>();
-  // Server CPU per request is steadier than throughput on a shared machine: the load generator's
-  // share of the 2 cores does not enter it.
-  const cpuUs = new Map<string, number[]>();
-  let offset = 900_000_000;
   try {
-    for (let round = 0; round < rounds; round++) {
-      // Alternate which goes first, so neither always runs on the warmer machine.
-      for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
-        offset += 10_000_000;
-        const pid = t.proc.child.pid as number;
-        const cpuBefore = cpuSeconds(pid);
-        const r = await runPolicyLoad(t.port, 8, seconds, offset, { clientName });
-        rps.set(t.name, [...(rps.get(t.name) ?? []), r.rps]);
-        cpuUs.set(t.name, [...(cpuUs.get(t.name) ?? []), ((cpuSeconds(pid) - cpuBefore) * 1e6) / r.requests]);
-      }
-    }
-    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-    const plain = median(rps.get('plain') ?? []);
-    const s25r = median(rps.get('s25r') ?? []);
+    const { rps, cpuUs, median } = await alternatingLoads(
+      targets.map((t) => ({ name: t.name, port: t.port, pid: t.proc.child.pid as number })),
+      { rounds, seconds, offset: 900_000_000, load: { clientName }, cpuSeconds },
+    );
+    const plain = median(rps, 'plain');
+    const s25r = median(rps, 's25r');
     console.log(`plain: ${fmt(plain)} req/s   s25r: ${fmt(s25r)} req/s   (median of ${rounds})`);
     console.log(`  runs: plain ${(rps.get('plain') ?? []).map((x) => fmt(x)).join(' ')} | s25r ${(rps.get('s25r') ?? []).map((x) => fmt(x)).join(' ')}`);
     console.log(`s25r cost: ${fmt((1 - s25r / plain) * 100, 1)} % of throughput (target < 10 %)`);
-    const plainCpu = median(cpuUs.get('plain') ?? []);
-    const s25rCpu = median(cpuUs.get('s25r') ?? []);
+    const plainCpu = median(cpuUs, 'plain');
+    const s25rCpu = median(cpuUs, 's25r');
     console.log(
       `server CPU per request: plain ${fmt(plainCpu, 1)} us, s25r ${fmt(s25rCpu, 1)} us (median of ${rounds}): ` +
         `s25r costs ${fmt((s25rCpu / plainCpu - 1) * 100, 1)} % more CPU per decision`,

@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPolicyLoad } from './policy-load.ts';
+import { alternatingLoads } from './policy-load.ts';
 import { DEFAULT_POLICY_CONFIG, EMPTY_WHITELISTS, parsePolicyRequest } from '../functions/core/index.ts';
 import { createDecisionService } from '../functions/service/decision-service.ts';
 import { observeDecisions } from '../functions/stats/observed-service.ts';
@@ -55,29 +55,20 @@ export async function statisticsBench({ seconds: total }: { seconds: number }): 
     // Also the Prometheus metrics (prom-client), which are there whenever the HTTP listener is.
     await start('on+http', ['--stats-flush-seconds', '1', '--http', `127.0.0.1:${await freePort()}`]),
   ];
-  const rps = new Map<string, number[]>();
-  const cpuUs = new Map<string, number[]>();
-  let offset = 1_900_000_000;
   try {
-    for (let round = 0; round < rounds; round++) {
-      for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
-        offset += 10_000_000;
-        const pid = t.proc.child.pid as number;
-        const before = cpuSeconds(pid);
-        const r = await runPolicyLoad(t.port, 8, seconds, offset);
-        rps.set(t.name, [...(rps.get(t.name) ?? []), r.rps]);
-        cpuUs.set(t.name, [...(cpuUs.get(t.name) ?? []), ((cpuSeconds(pid) - before) * 1e6) / r.requests]);
-      }
-    }
-    const off = median(rps.get('off') ?? []);
-    const on = median(rps.get('on') ?? []);
-    const withHttp = median(rps.get('on+http') ?? []);
+    const { rps, cpuUs, median: medianOf } = await alternatingLoads(
+      targets.map((t) => ({ name: t.name, port: t.port, pid: t.proc.child.pid as number })),
+      { rounds, seconds, offset: 1_900_000_000, cpuSeconds },
+    );
+    const off = medianOf(rps, 'off');
+    const on = medianOf(rps, 'on');
+    const withHttp = medianOf(rps, 'on+http');
     console.log(`off: ${fmt(off)} req/s   on: ${fmt(on)} req/s   on+http (metrics): ${fmt(withHttp)} req/s   (median of ${rounds})`);
     for (const t of targets) console.log(`  runs ${t.name.padEnd(8)} ${(rps.get(t.name) ?? []).map((x) => fmt(x)).join(' ')}`);
     console.log(`ratio on / off (throughput): ${fmt(on / off, 3)}  (target >= 0.95);  on+http / off: ${fmt(withHttp / off, 3)}`);
-    const offCpu = median(cpuUs.get('off') ?? []);
-    const onCpu = median(cpuUs.get('on') ?? []);
-    const httpCpu = median(cpuUs.get('on+http') ?? []);
+    const offCpu = medianOf(cpuUs, 'off');
+    const onCpu = medianOf(cpuUs, 'on');
+    const httpCpu = medianOf(cpuUs, 'on+http');
     console.log(
       `server CPU per request: off ${fmt(offCpu, 1)} us, on ${fmt(onCpu, 1)} us, on+http ${fmt(httpCpu, 1)} us (median of ${rounds}): ` +
         `ratios ${fmt(onCpu / offCpu, 3)}, ${fmt(httpCpu / offCpu, 3)}`,

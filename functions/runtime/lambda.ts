@@ -193,45 +193,21 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   if (warmUp !== null && allowEntries) void warmUp.then(() => allowEntries.refresh());
   // No timer: a frozen container runs none. Flushed after an invocation once the interval is over.
   const statistics = startStoreStatistics(store, config.statistics, { clock, logger, timer: false });
-  const service = measured(
-    afterWarmUp(
-      createDecisionService({
-        store,
-        config: config.policy,
-        whitelists: () => whitelists,
-        clock,
-        ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
-        selective: selectiveCheckFor(config, clock, psl.parseDomain),
-        storeHealth,
-        ...psl,
-        reportOnly: config.reportOnly,
-        ...(allowEntries ? { allowEntries } : {}),
-      }),
-      warmUp,
-    ),
-    metrics,
-  );
-  // The admin routes' explain takes the decision service's dependencies above, so that it decides
-  // as /v1/check does; keep the two lists alike.
-  const admin =
-    config.adminTokenSha256.length === 0
-      ? undefined
-      : adminApiFor(
-          store,
-          config.adminTokenSha256,
-          {
-            store,
-            config: config.policy,
-            whitelists: () => whitelists,
-            clock,
-            ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
-            selective: selectiveCheckFor(config, clock, psl.parseDomain),
-            ...psl,
-            reportOnly: config.reportOnly,
-            ...(allowEntries ? { allowEntries } : {}),
-          },
-          allowEntries,
-        );
+  // One set of dependencies: the admin routes' explain decides exactly as /v1/check does, without
+  // reporting to the store health it only reads.
+  const decisionDeps = {
+    store,
+    config: config.policy,
+    whitelists: () => whitelists,
+    clock,
+    ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
+    selective: selectiveCheckFor(config, clock, psl.parseDomain),
+    ...psl,
+    reportOnly: config.reportOnly,
+    ...(allowEntries ? { allowEntries } : {}),
+  };
+  const service = measured(afterWarmUp(createDecisionService({ ...decisionDeps, storeHealth }), warmUp), metrics);
+  const admin = config.adminTokenSha256.length === 0 ? undefined : adminApiFor(store, config.adminTokenSha256, decisionDeps, allowEntries);
   const counted = observeDecisions(service, [{ decided: (decision) => statistics.record(decision) }]);
   const status = storeStatusSource(store, {
     retentionDays: config.statistics.retentionDays,

@@ -90,20 +90,8 @@ export async function startServe(
   await allowEntries?.refresh();
   allowEntries?.start();
   const statistics = startStoreStatistics(store, config.statistics, { clock, logger });
-  const decisions = createDecisionService({
-    store,
-    config: config.policy,
-    whitelists: () => whitelists,
-    clock,
-    ...(hashKey ? { hashKey } : {}),
-    selective,
-    storeHealth,
-    ...psl,
-    reportOnly: config.reportOnly,
-    ...(allowEntries ? { allowEntries } : {}),
-  });
-  // The admin routes' explain takes the decision service's dependencies above, so that it decides
-  // as the policy listener and /v1/check do; keep the two lists alike.
+  // One set of dependencies: the admin routes' explain decides exactly as the policy listener and
+  // /v1/check do, without reporting to the store health it only reads.
   const explainDeps = {
     store,
     config: config.policy,
@@ -115,6 +103,7 @@ export async function startServe(
     reportOnly: config.reportOnly,
     ...(allowEntries ? { allowEntries } : {}),
   };
+  const decisions = createDecisionService({ ...explainDeps, storeHealth });
   // Prometheus metrics only where they can be scraped: on the HTTP listener. They read the policy
   // server's connection count at scrape time, and that server is built from the service they
   // observe: hence a reference filled in below.
