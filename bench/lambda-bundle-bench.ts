@@ -20,9 +20,9 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bundleDefinitions } from '../build/bundle-options.ts';
+import { bundleDefinitions, REPO_ROOT } from '../build/bundle-options.ts';
 import { buildBundle, bytesByPackage } from '../build/build.ts';
 import { sha256Hex } from '../functions/http/bearer-auth.ts';
 import { createTable } from '../functions/store/dynamodb-table.ts';
@@ -110,7 +110,8 @@ export async function lambdaBundleBench(): Promise<void> {
     // What a cold start reads: the entry file and the chunks it imports statically; the other
     // chunks load on first use (the Public Suffix List only with organisation identity).
     const outputs = bundle.metafile.outputs;
-    const entryKey = Object.keys(outputs).find((o) => outputs[o]?.entryPoint !== undefined);
+    // Dynamically imported chunks are entry points of their own in the metafile: match the file.
+    const entryKey = Object.keys(outputs).find((o) => resolve(REPO_ROOT, o) === bundle.outfile);
     const atStart = new Set<string>(entryKey === undefined ? [] : [entryKey]);
     for (const file of atStart) {
       for (const i of outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && outputs[i.path]) atStart.add(i.path);

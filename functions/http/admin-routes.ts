@@ -27,24 +27,9 @@ import { ApiError } from './api-error.ts';
 import { matchingTokenSha256 } from './bearer-auth.ts';
 import { checkBodyToAttributes } from './check-request.ts';
 import { limitBody, readJson } from './json-body.ts';
+import { ADMIN_PATHS, type AdminApiOptions } from './admin-api.ts';
 
-export const ADMIN_PATHS = ['/v1/explain', '/v1/allow', '/v1/pending', '/v1/release'] as const;
-
-export interface AdminApiOptions {
-  /** SHA-256 hex digests of the admin tokens; the routes are mounted only when there is one. */
-  adminTokenSha256: readonly string[];
-  /** The check tokens' digests, to answer 403 rather than 401 to a check token. */
-  checkTokenSha256: readonly string[];
-  admin: StoreAdmin;
-  /** What explain needs: the decision service's dependencies. */
-  explainDeps: ExplainDeps;
-  policy: PolicyConfig;
-  hashKey?: (clear: string) => string;
-  clock: () => number;
-  /** Told after a change, so this instance's copy of the allow entries refreshes at once. */
-  changed?: () => void;
-  logger: Logger;
-}
+export { ADMIN_PATHS, adminApiFor, type AdminApiOptions } from './admin-api.ts';
 
 /** The id a log line names a token by: a prefix of its configured digest, useless to an attacker. */
 export function tokenId(sha256Hex: string): string {
@@ -188,27 +173,5 @@ function methodNotAllowed(allowed: readonly string[]): (c: Context) => never {
   return (c) => {
     c.header('Allow', allowed.join(', '));
     throw new ApiError(405, 'method-not-allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`);
-  };
-}
-
-/**
- * The admin options a runtime passes to createApp, or undefined (routes off) without admin tokens
- * or on a store without an administration side.
- */
-export function adminApiFor(
-  store: { admin?(): StoreAdmin },
-  adminTokenSha256: readonly string[],
-  deps: ExplainDeps,
-  allowEntries?: { refresh(): Promise<void> },
-): Omit<AdminApiOptions, 'checkTokenSha256' | 'logger'> | undefined {
-  if (adminTokenSha256.length === 0 || store.admin === undefined) return undefined;
-  return {
-    adminTokenSha256,
-    admin: store.admin(),
-    explainDeps: deps,
-    policy: deps.config,
-    ...(deps.hashKey ? { hashKey: deps.hashKey } : {}),
-    clock: deps.clock,
-    ...(allowEntries ? { changed: () => void allowEntries.refresh() } : {}),
   };
 }

@@ -19,8 +19,7 @@ import { StoreError, StoreUnavailableError } from '../store/store-port.ts';
 import { ApiError } from './api-error.ts';
 import { isAuthorized } from './bearer-auth.ts';
 import { checkBodyToAttributes } from './check-request.ts';
-import { ADMIN_PATHS, mountAdminRoutes, type AdminApiOptions } from './admin-routes.ts';
-import { renderStatusPage, STATUS_PAGE_CSP, STATUS_RANGES } from './status-page.ts';
+import { ADMIN_PATHS, type AdminApiOptions } from './admin-api.ts';
 import type { StatusSource } from '../stats/status-source.ts';
 
 // 100 attributes of up to 512 characters, JSON-escaped: the largest request the bridge can forward.
@@ -53,7 +52,7 @@ export function createApp(options: AppOptions): Hono {
   // logged once by the health tracker.
   const logFailure = createBoundedErrorLog(logger, { what: 'failed request(s)', linesPerWindow: 10, windowMs: 60_000 });
 
-  app.onError((err, c) => {
+  const onError = (err: Error, c: Context): Response => {
     if (err instanceof ApiError) return c.json(err.toBody(), err.status);
     if (err instanceof StoreUnavailableError) {
       logFailure(`store unavailable: ${err.message}`, { code: err.code });
@@ -62,8 +61,10 @@ export function createApp(options: AppOptions): Hono {
     const code = err instanceof StoreError ? err.code : 'internal';
     logFailure(`internal error answering ${c.req.method} ${c.req.path}: ${err.message}`, { code });
     return c.json(new ApiError(500, 'internal', 'internal error').toBody(), 500);
-  });
-  app.notFound((c) => c.json(new ApiError(404, 'not-found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404));
+  };
+  const notFound = (c: Context): Response => c.json(new ApiError(404, 'not-found', `no route ${c.req.method} ${c.req.path}`).toBody(), 404);
+  app.onError(onError);
+  app.notFound(notFound);
 
   app.get('/healthz', async (c) => {
     if (storeHealth?.healthy() === false) return c.json({ status: 'unavailable' }, 503);
@@ -107,6 +108,8 @@ export function createApp(options: AppOptions): Hono {
   const status = options.status;
   if (status) {
     app.get('/ui', authorize, async (c) => {
+      // Loaded on first use: the page's code is no part of a decision.
+      const { renderStatusPage, STATUS_PAGE_CSP, STATUS_RANGES } = await import('./status-page.ts');
       const key = c.req.query('range') ?? '24h';
       const range = STATUS_RANGES[key];
       if (range === undefined) {
@@ -159,7 +162,28 @@ export function createApp(options: AppOptions): Hono {
     },
   );
   app.all('/v1/check', methodNotAllowed(['POST']));
-  if (options.admin) mountAdminRoutes(app, { ...options.admin, checkTokenSha256: tokens, logger });
+
+  const admin = options.admin;
+  if (admin) {
+    // Loaded on the first admin request (admin-api.ts): a cold start that only checks triplets
+    // reads neither their schemas nor the store's administration code. Same errors as here.
+    let routes: Promise<Hono> | undefined;
+    const loadRoutes = (): Promise<Hono> =>
+      (routes ??= import('./admin-routes.ts').then(
+        ({ mountAdminRoutes }) => {
+          const sub = new Hono();
+          sub.onError(onError);
+          sub.notFound(notFound);
+          mountAdminRoutes(sub, { ...admin, checkTokenSha256: tokens, logger });
+          return sub;
+        },
+        (err: unknown) => {
+          routes = undefined;
+          throw err;
+        },
+      ));
+    for (const path of ADMIN_PATHS) app.all(path, async (c) => (await loadRoutes()).fetch(c.req.raw, c.env));
+  }
 
   return app;
 }

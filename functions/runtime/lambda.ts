@@ -25,7 +25,7 @@ import { createDecisionService, publicSuffixListFor, type DecisionService } from
 import { createStoreHealth } from '../service/store-health.ts';
 import { ApiError } from '../http/api-error.ts';
 import { createApp } from '../http/app.ts';
-import { adminApiFor } from '../http/admin-routes.ts';
+import { adminApiFor } from '../http/admin-api.ts';
 import { createDynamoDbStore, dynamoDbPolicyHints } from '../store/dynamodb-store.ts';
 import { createDynamoDbClient } from '../store/dynamodb-table.ts';
 import { StoreError, type GreylistStore } from '../store/store-port.ts';

@@ -149,7 +149,7 @@ export async function startServe(
         const [{ getRequestListener }, { createApp }, { adminApiFor }] = await Promise.all([
           import('@hono/node-server'),
           import('../http/app.ts'),
-          import('../http/admin-routes.ts'),
+          import('../http/admin-api.ts'),
         ]);
         const admin = adminApiFor(store, config.adminTokenSha256, explainDeps, allowEntries);
         const app = createApp({

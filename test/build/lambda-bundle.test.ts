@@ -5,9 +5,10 @@
 
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleDefinitions } from '../../build/bundle-options.ts';
+import { bundleDefinitions, REPO_ROOT } from '../../build/bundle-options.ts';
 import { buildBundle, type BuiltBundle } from '../../build/build.ts';
 import { sha256Hex } from '../../functions/http/bearer-auth.ts';
 import { createTable } from '../../functions/store/dynamodb-table.ts';
@@ -153,6 +154,21 @@ describe('the Lambda bundle (dist/lambda/index.mjs)', () => {
     expect(results.map((r) => (JSON.parse(r.body) as { reason: string }).reason)).toEqual(['new', 'triplet-found']);
     expect(Object.keys(bundle.metafile.outputs).some((o) => /chunks\/public-suffix-list-[^/]*\.mjs$/.test(o))).toBe(true);
     expect(entry).not.toContain('tldts');
+  });
+
+  it('reads at a cold start neither the admin routes, the status page, zod nor the Public Suffix List', () => {
+    // Prepare: the entry file and the chunks it imports statically
+    const outputs = bundle.metafile.outputs;
+    const entry = Object.keys(outputs).find((o) => resolve(REPO_ROOT, o) === bundle.outfile) ?? '';
+    const atStart = new Set([entry]);
+    for (const file of atStart) for (const i of outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && outputs[i.path]) atStart.add(i.path);
+
+    // Act
+    const inputs = [...atStart].flatMap((file) => Object.keys(outputs[file]?.inputs ?? {}));
+
+    // Assess: each loads on first use (app.ts, decision-service.ts)
+    expect(inputs.length).toBeGreaterThan(100);
+    expect(inputs.filter((i) => /http\/(admin-routes|status-page|openapi)\.ts$|node_modules\/(zod|tldts)\//.test(i))).toEqual([]);
   });
 
   it('contains neither better-sqlite3 nor the SQLite adapter', async () => {

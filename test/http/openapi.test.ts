@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
-import { ADMIN_PATHS, adminApiFor } from '../../functions/http/admin-routes.ts';
+import { Hono } from 'hono';
+import { ADMIN_PATHS, adminApiFor, mountAdminRoutes } from '../../functions/http/admin-routes.ts';
 import { DEFAULT_POLICY_CONFIG, EMPTY_WHITELISTS } from '../../functions/core/index.ts';
 import { createDecisionService } from '../../functions/service/decision-service.ts';
 import { openSqliteStore } from '../../functions/store/sqlite-store.ts';
@@ -39,7 +40,11 @@ describe('the OpenAPI document', () => {
       const deps = { store, config: DEFAULT_POLICY_CONFIG, whitelists: () => EMPTY_WHITELISTS, clock: Date.now };
       const admin = adminApiFor(store, ['a'.repeat(64)], deps);
       const full = createApp({ service: createDecisionService(deps), logger: silentLogger, ping: async () => {}, ...(admin ? { admin } : {}) });
-      const routed = [...new Set(full.routes.filter((r) => ['GET', 'POST', 'DELETE'].includes(r.method)).map((r) => `${r.method} ${r.path}`))].sort();
+      // The admin routes load on the first admin request, into an app of their own.
+      const adminApp = new Hono();
+      if (admin) mountAdminRoutes(adminApp, { ...admin, checkTokenSha256: [], logger: silentLogger });
+      const routes = [...full.routes, ...adminApp.routes];
+      const routed = [...new Set(routes.filter((r) => ['GET', 'POST', 'DELETE'].includes(r.method)).map((r) => `${r.method} ${r.path}`))].sort();
       const doc = JSON.parse(openApiText()) as { paths: Record<string, Record<string, unknown>> };
       const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
       // The body-size limit is registered per POST path too; the set keeps one of each.
