@@ -176,21 +176,21 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   }
   const logger = createLogger({ format: 'json', quiet: config.quiet, verbose: config.verbose, ...logStream });
   const store = await (deps.openStore ?? openLambdaStore)(config);
+  const clock = deps.clock ?? Date.now;
+  // Run-time allow entries: no timer runs in a frozen container, so decisions refresh the copy
+  // (allow-cache.ts).
+  const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
   // Warm-up: the first decision would otherwise pay for its connections (TLS on Lambda), the
   // credentials and the signing key on its own time. Two reads, so two connections: a decision
-  // sends up to two requests at once (its triplet and its client's record). Their failures are for
-  // the decisions to report, not for these reads.
-  const warmUp = deps.warm ? Promise.allSettled([store.ping(), store.ping()]) : null;
+  // sends up to two requests at once (its triplet and its client's record). The second is the
+  // allow entries' first read (one GetItem), which the first decision would otherwise wait for
+  // after the warm-up. Their failures are for the decisions to report, not for these reads.
+  const warmUp = deps.warm ? Promise.allSettled([store.ping(), allowEntries ? allowEntries.refresh() : store.ping()]) : null;
   const { whitelists, source } = await loadLambdaWhitelists(config, logger);
   const psl = await publicSuffixListFor(config);
-  const clock = deps.clock ?? Date.now;
   const metrics = createMetrics({ namespace: config.metricsNamespace, write: deps.writeMetrics ?? writeToStdout, clock });
   // Per container: what this container's decisions found (another container's may differ).
   const storeHealth = createStoreHealth({ logger, clock });
-  // Run-time allow entries: no timer runs in a frozen container, so decisions refresh the copy
-  // (allow-cache.ts); the first read follows the warm-up's, on a connection it opened.
-  const allowEntries = allowCacheFor(store, { clock, warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
-  if (warmUp !== null && allowEntries) void warmUp.then(() => allowEntries.refresh());
   // No timer: a frozen container runs none. Flushed after an invocation once the interval is over.
   const statistics = startStoreStatistics(store, config.statistics, { clock, logger, timer: false });
   // One set of dependencies: the admin routes' explain decides exactly as /v1/check does, without
