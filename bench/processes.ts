@@ -2,7 +2,9 @@
 // and each listens on a free loopback port.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, connect } from 'node:net';
 
 export async function freePort(): Promise<number> {
@@ -82,4 +84,32 @@ export function startProcess(command: string, args: string[], opts: { cwd?: stri
         setTimeout(() => child.kill('SIGKILL'), 5000).unref();
       }),
   };
+}
+
+/** A server under test: its name, policy port, process and database directory. */
+export interface Target {
+  name: string;
+  port: number;
+  proc: Started;
+  dir: string;
+}
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/**
+ * `greygate serve` started as an admin starts it: the bin script itself, so its shebang's V8 flags
+ * apply; on a free port, with a database of its own, without the HTTP listener unless `extraArgs`
+ * asks for one.
+ */
+export async function startGreygate(extraArgs: string[] = [], name = 'greygate'): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'greygate-bench-'));
+  const port = await freePort();
+  const listeners = extraArgs.includes('--http') ? [] : ['--no-http'];
+  const proc = startProcess(join(ROOT, 'bin/greygate.mjs'), ['serve', '--inet', `127.0.0.1:${port}`, ...listeners, '--dbdir', dir, '--quiet', ...extraArgs], {
+    cwd: ROOT,
+  });
+  await waitForPort(port, 20_000, proc.child).catch((err: Error) => {
+    throw new Error(`${err.message}\n${proc.stderr()}`);
+  });
+  return { name, port, proc, dir };
 }

@@ -21,38 +21,16 @@ import { effectivenessBench } from './effectiveness-bench.ts';
 import { lambdaBundleBench } from './lambda-bundle-bench.ts';
 import { alternatingLoads, runPolicyLoad, type LoadResult } from './policy-load.ts';
 import { statisticsBench } from './statistics-bench.ts';
-import { cpuSeconds, freePort, peakRssMiB, rssMiB, startProcess, waitForPort, type Started } from './processes.ts';
+import { cpuSeconds, freePort, peakRssMiB, rssMiB, startGreygate, startProcess, waitForPort, type Target } from './processes.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = [1, 8, 32];
 const IDLE_SETTLE_MS = 2000;
-const root = new URL('..', import.meta.url).pathname;
-
-interface Target {
-  name: string;
-  port: number;
-  proc: Started;
-  dir: string;
-}
 
 /** Builds dist/ first, so the figures are those of what an installed greygate runs. */
 async function buildBundles(): Promise<void> {
   const { buildAll } = await import('../build/build.ts');
   await buildAll();
-}
-
-async function startGreygate(extraArgs: string[] = [], name = 'greygate'): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), 'greygate-bench-'));
-  const port = await freePort();
-  // Started as an admin starts it: the bin script itself, so its shebang's V8 flags apply.
-  const proc = startProcess(join(root, 'bin/greygate.mjs'), [
-    'serve',
-    '--inet', `127.0.0.1:${port}`, '--no-http', '--dbdir', dir, '--quiet', ...extraArgs,
-  ], { cwd: root });
-  await waitForPort(port, 20_000, proc.child).catch((err: Error) => {
-    throw new Error(`${err.message}\n${proc.stderr()}`);
-  });
-  return { name, port, proc, dir };
 }
 
 function findPostgrey(): string | null {

@@ -8,9 +8,7 @@
 // with statistics on, the adapter's own counters per decision (unchanged: statistics add no
 // request to a decision), and the statistics' UpdateItems, counted apart, per decision.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { alternatingLoads } from './policy-load.ts';
 import { DEFAULT_POLICY_CONFIG, EMPTY_WHITELISTS, parsePolicyRequest } from '../functions/core/index.ts';
 import { createDecisionService } from '../functions/service/decision-service.ts';
@@ -20,27 +18,7 @@ import { startStatistics } from '../functions/stats/stats-recorder.ts';
 import { createDynamoDbStore, dynamoDbPolicyHints } from '../functions/store/dynamodb-store.ts';
 import { createTable } from '../functions/store/dynamodb-table.ts';
 import { startDynalite } from '../test/support/dynalite.ts';
-import { cpuSeconds, freePort, startProcess, waitForPort, type Started } from './processes.ts';
-
-const root = new URL('..', import.meta.url).pathname;
-
-interface Target {
-  name: string;
-  port: number;
-  proc: Started;
-  dir: string;
-}
-
-async function start(name: string, args: string[]): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), 'greygate-bench-stats-'));
-  const port = await freePort();
-  const listeners = args.includes('--http') ? [] : ['--no-http'];
-  const proc = startProcess(join(root, 'bin/greygate.mjs'), ['serve', '--inet', `127.0.0.1:${port}`, ...listeners, '--dbdir', dir, '--quiet', ...args], { cwd: root });
-  await waitForPort(port, 20_000, proc.child).catch((err: Error) => {
-    throw new Error(`${err.message}\n${proc.stderr()}`);
-  });
-  return { name, port, proc, dir };
-}
+import { cpuSeconds, freePort, startGreygate } from './processes.ts';
 
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -50,10 +28,10 @@ export async function statisticsBench({ seconds: total }: { seconds: number }): 
   const seconds = Math.max(2, Math.round((total * 3) / rounds));
   console.log(`\n== statistics: on (flushed every second) vs off (8 connections, ${seconds}s x ${rounds} alternating, each) ==`);
   const targets = [
-    await start('off', ['--stats-retention-days', '0']),
-    await start('on', ['--stats-flush-seconds', '1']),
+    await startGreygate(['--stats-retention-days', '0'], 'off'),
+    await startGreygate(['--stats-flush-seconds', '1'], 'on'),
     // Also the Prometheus metrics (prom-client), which are there whenever the HTTP listener is.
-    await start('on+http', ['--stats-flush-seconds', '1', '--http', `127.0.0.1:${await freePort()}`]),
+    await startGreygate(['--stats-flush-seconds', '1', '--http', `127.0.0.1:${await freePort()}`], 'on+http'),
   ];
   try {
     const { rps, cpuUs, median: medianOf } = await alternatingLoads(
