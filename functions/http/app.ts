@@ -166,7 +166,7 @@ export function createApp(options: AppOptions): Hono {
   const admin = options.admin;
   if (admin) {
     // Loaded on the first admin request (admin-api.ts): a cold start that only checks triplets
-    // reads neither their schemas nor the store's administration code. Same errors as here.
+    // reads neither their handlers nor their validation schemas (zod). Same errors as here.
     let routes: Promise<Hono> | undefined;
     const loadRoutes = (): Promise<Hono> =>
       (routes ??= import('./admin-routes.ts').then(
