@@ -1,7 +1,7 @@
 // What the runtimes and the app know of the admin routes without loading them: their paths, their
 // options, and whether they are on. The routes themselves (admin-routes.ts, their handlers and
-// validation schemas) load on the first admin request, so a cold start
-// that only checks triplets does not read them.
+// validation schemas) load on the first admin request, so a cold start that only checks triplets
+// does not read them.
 
 import type { Logger } from '../../policy/logger.ts';
 import type { ExplainDeps } from '../allow/explain.ts';
