@@ -165,6 +165,18 @@ class DecideFailed extends Error {
 }
 
 /**
+ * Runs a caller's code inside a commit: a SQLite error stays one (the batch translates it), any
+ * other error is the caller's and reaches that caller alone, as a decide function's does.
+ */
+function callersWork<R>(body: () => R): R {
+  try {
+    return body();
+  } catch (error) {
+    throw error instanceof Error && error.name === 'SqliteError' ? error : new DecideFailed(error);
+  }
+}
+
+/**
  * The store on a database as openSqliteDatabase leaves it (without a busy timeout: this class
  * waits for locks itself). It owns `db` and `checkpointer` from then on and closes both in
  * close(); a null checkpointer leaves checkpoints to SQLite.
@@ -215,16 +227,7 @@ export class SqliteGreylistStore implements SqliteStore {
     const db = this.#db;
     if (db === null) throw new StoreError(`the SQLite store ${this.file} is closed`);
     this.#statistics ??= new SqliteStatistics(db, {
-      write: (body, rows) =>
-        new Promise<void>((resolve, reject) => {
-          this.#commits.add({
-            run: () => {
-              body();
-              return { settle: () => resolve(), rows };
-            },
-            reject,
-          });
-        }),
+      write: (body, rows) => this.#inCommit(() => ({ value: body(), rows })),
       read: (body) => this.#whileLocked(() => this.#run(() => this.#transaction(this.#s.beginRead, body))),
     });
     return this.#statistics;
@@ -250,13 +253,17 @@ export class SqliteGreylistStore implements SqliteStore {
    * resolves with its value once that commit is durable. `rows`: how many rows it wrote.
    */
   #queued<V>(now: number, body: () => { value: V; rows: number }): Promise<V> {
+    try {
+      this.#run(() => checkTime(now));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#inCommit(body);
+  }
+
+  /** #queued without a decision clock to check: statistics and administration writes. */
+  #inCommit<V>(body: () => { value: V; rows: number }): Promise<V> {
     return new Promise<V>((resolve, reject) => {
-      try {
-        this.#run(() => checkTime(now));
-      } catch (error) {
-        reject(error);
-        return;
-      }
       this.#commits.add({
         run: () => {
           const { value, rows } = body();
@@ -324,20 +331,7 @@ export class SqliteGreylistStore implements SqliteStore {
           this.#run(() => this.#transaction(this.#s.beginRead, () => body(this.#db as BetterSqlite3.Database))),
         ),
       write: <R>(body: (db: BetterSqlite3.Database) => R) =>
-        new Promise<R>((resolve, reject) => {
-          this.#commits.add({
-            run: () => {
-              let result: R;
-              try {
-                result = body(this.#db as BetterSqlite3.Database);
-              } catch (error) {
-                throw error instanceof Error && error.name === 'SqliteError' ? error : new DecideFailed(error);
-              }
-              return { settle: () => resolve(result), rows: 1 };
-            },
-            reject,
-          });
-        }),
+        this.#inCommit(() => ({ value: callersWork(() => body(this.#db as BetterSqlite3.Database)), rows: 1 })),
       updateTriplet: (key, now, change) => this.importTriplet(key, now, change),
     });
   }
@@ -345,12 +339,7 @@ export class SqliteGreylistStore implements SqliteStore {
   /** Queued with the decisions, so an import running beside serve shares its commits and lock waits. */
   #importOne(now: number, body: () => boolean): Promise<boolean> {
     return this.#queued(now, () => {
-      let wrote: boolean;
-      try {
-        wrote = body();
-      } catch (error) {
-        throw error instanceof Error && error.name === 'SqliteError' ? error : new DecideFailed(error);
-      }
+      const wrote = callersWork(body);
       return { value: wrote, rows: wrote ? 1 : 0 };
     });
   }
