@@ -20,12 +20,11 @@ import { addAllowEntry, listAllowEntries, pendingTriplets, releaseTriplets, remo
 import { explain, explanationBody, type ExplainDeps } from '../allow/explain.ts';
 import { parseExpiry } from '../allow/expiry.ts';
 import { AllowEntryError } from '../core/allow-entry.ts';
-import { parsePolicyRequest } from '../core/index.ts';
 import type { PolicyConfig } from '../core/policy-config.ts';
 import type { StoreAdmin } from '../store/store-admin.ts';
 import { ApiError } from './api-error.ts';
 import { matchingTokenSha256 } from './bearer-auth.ts';
-import { checkBodyToAttributes } from './check-request.ts';
+import { checkBodyToRequest } from './check-request.ts';
 import { limitBody, readJson } from './json-body.ts';
 import { ADMIN_PATHS, type AdminApiOptions } from './admin-api.ts';
 
@@ -102,11 +101,7 @@ export function mountAdminRoutes(app: Hono, opts: AdminApiOptions): void {
   const who = (c: Context): string => `token:${admitted.get(c.req.raw) ?? 'unknown'}`;
 
   app.post('/v1/explain', async (c) => {
-    const parsed = parsePolicyRequest(checkBodyToAttributes(await readJson(c)));
-    if (!parsed.ok) {
-      throw new ApiError(400, parsed.code === 'missing-attribute' ? 'missing-field' : 'invalid-field', parsed.message, { field: parsed.field });
-    }
-    return c.json(explanationBody(await explain(opts.explainDeps, parsed.request)));
+    return c.json(explanationBody(await explain(opts.explainDeps, checkBodyToRequest(await readJson(c)))));
   });
 
   app.get('/v1/allow', async (c) => c.json(await listAllowEntries(admin, now())));

@@ -7,8 +7,6 @@
 // Another method on one of these paths gets 405 with an Allow header; other paths get 404.
 
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { parsePolicyRequest } from '../core/index.ts';
 import type { Logger } from '../../policy/logger.ts';
 import { logDecision } from '../service/decision-log.ts';
 import { createBoundedErrorLog } from '../../policy/bounded-error-log.ts';
@@ -18,12 +16,11 @@ import type { DecisionService } from '../service/decision-service.ts';
 import { StoreError, StoreUnavailableError } from '../store/store-port.ts';
 import { ApiError } from './api-error.ts';
 import { isAuthorized } from './bearer-auth.ts';
-import { checkBodyToAttributes } from './check-request.ts';
+import { checkBodyToRequest } from './check-request.ts';
+import { limitBody, readJson } from './json-body.ts';
 import { ADMIN_PATHS, type AdminApiOptions } from './admin-api.ts';
 import type { StatusSource } from '../stats/status-source.ts';
 
-// 100 attributes of up to 512 characters, JSON-escaped: the largest request the bridge can forward.
-export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface AppOptions {
   service: DecisionService;
@@ -121,46 +118,12 @@ export function createApp(options: AppOptions): Hono {
     app.all('/ui', methodNotAllowed(['GET', 'HEAD']));
   }
 
-  const tooLarge = (): never => {
-    throw new ApiError(413, 'body-too-large', `the body is larger than ${MAX_BODY_BYTES} bytes`);
-  };
-  // Streaming limit, for bodies of unknown length (chunked): nothing beyond the limit is buffered.
-  const streamingLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
-
-  app.post(
-    '/v1/check',
-    async (c, next) => {
-      // With a Content-Length the size is known up front, and the body can then be read in one
-      // piece (node-server's fast path); going through the stream as bodyLimit does builds a web
-      // ReadableStream per request, a large share of the API's CPU time.
-      const length = c.req.header('content-length');
-      if (length === undefined) return streamingLimit(c, next);
-      if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) tooLarge();
-      await next();
-    },
-    async (c) => {
-      const type = c.req.header('content-type') ?? '';
-      if (!/^application\/json\s*(;|$)/i.test(type)) {
-        throw new ApiError(415, 'unsupported-media-type', 'send the attributes as JSON with content-type: application/json');
-      }
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch (err) {
-        if (err instanceof ApiError) throw err;
-        throw new ApiError(400, 'invalid-json', 'the body is not valid JSON');
-      }
-      const parsed = parsePolicyRequest(checkBodyToAttributes(body));
-      if (!parsed.ok) {
-        throw new ApiError(400, parsed.code === 'missing-attribute' ? 'missing-field' : 'invalid-field', parsed.message, {
-          field: parsed.field,
-        });
-      }
-      const decision = await service.check(parsed.request);
-      logDecision(logger, parsed.request, decision);
-      return c.json(decisionBody(decision));
-    },
-  );
+  app.post('/v1/check', limitBody, async (c) => {
+    const request = checkBodyToRequest(await readJson(c, 'the attributes'));
+    const decision = await service.check(request);
+    logDecision(logger, request, decision);
+    return c.json(decisionBody(decision));
+  });
   app.all('/v1/check', methodNotAllowed(['POST']));
 
   const admin = options.admin;

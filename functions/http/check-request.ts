@@ -4,6 +4,8 @@
 
 // Checked by hand, not by a zod schema: this runs for every decision, and keeping zod out of the
 // path keeps it out of the Lambda's cold start (openapi.ts describes the same bounds as a schema).
+import { parsePolicyRequest } from '../core/index.ts';
+import type { PolicyRequest } from '../core/types.ts';
 import { ApiError } from './api-error.ts';
 
 /** Postgrey truncates attribute values to 512 characters; the API refuses longer ones instead. */
@@ -48,4 +50,13 @@ export function checkBodyToAttributes(body: unknown): Map<string, string> {
   if (!attrs.has('client_name')) attrs.set('client_name', 'unknown');
   if (!attrs.has('request')) attrs.set('request', 'smtpd_access_policy');
   return attrs;
+}
+
+/** A `/v1/check` (or `/v1/explain`) body as the core's request, or the 400 naming the field. */
+export function checkBodyToRequest(body: unknown): PolicyRequest {
+  const parsed = parsePolicyRequest(checkBodyToAttributes(body));
+  if (!parsed.ok) {
+    throw new ApiError(400, parsed.code === 'missing-attribute' ? 'missing-field' : 'invalid-field', parsed.message, { field: parsed.field });
+  }
+  return parsed.request;
 }
