@@ -8,7 +8,6 @@
 // database file. `explain` never writes: it reads the privacy key without creating it and reads
 // the store with peek().
 
-import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -24,8 +23,9 @@ import { publicSuffixListFor } from '../service/decision-service.ts';
 import { selectiveCheckFor } from '../selective/selective-check.ts';
 import type { StoreAdmin } from '../store/store-admin.ts';
 import type { ImportingStore } from '../store/store-port.ts';
+import { decisionDeps } from './decision-deps.ts';
 import { openConfiguredStore } from './open-store.ts';
-import { createKeyHasher, PRIVACY_KEY_FILE } from './privacy-key.ts';
+import { createKeyHasher, PRIVACY_KEY_FILE, readPrivacyKey } from './privacy-key.ts';
 import { loadWhitelistFiles } from './whitelist-files.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -112,18 +112,17 @@ function whoAmI(env: Env): string {
 function privacyHasher(config: ServeConfig): ((clear: string) => string) | undefined {
   if (!config.privacy) return undefined;
   if (config.privacyKeyHex !== null) return createKeyHasher(config.privacyKeyHex);
-  const path = join(config.dbdir, PRIVACY_KEY_FILE);
-  let key: string;
+  let key: string | null;
   try {
-    key = readFileSync(path, 'utf8').trim();
+    key = readPrivacyKey(config.dbdir);
   } catch (error) {
+    throw new Error(`--privacy: ${(error as Error).message}`);
+  }
+  if (key === null) {
     throw new Error(
-      (error as NodeJS.ErrnoException).code === 'ENOENT'
-        ? `--privacy: there is no ${path} yet (serve creates it on its first start with --privacy); point --dbdir at serve's directory`
-        : `--privacy: cannot read ${path}: ${(error as Error).message}`,
+      `--privacy: there is no ${join(config.dbdir, PRIVACY_KEY_FILE)} yet (serve creates it on its first start with --privacy); point --dbdir at serve's directory`,
     );
   }
-  if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`${path} does not hold a 64-hex-digit key`);
   return createKeyHasher(key);
 }
 
@@ -297,20 +296,8 @@ export async function runAdminCommand(command: string, argv: readonly string[], 
       const explanation = await withStore(config, io, async (store) => {
         const allowEntries = allowCacheFor(store, { clock });
         await allowEntries?.refresh();
-        return explain(
-          {
-            store,
-            config: config.policy,
-            whitelists: () => whitelists,
-            clock,
-            ...(hashKey ? { hashKey } : {}),
-            selective: selectiveCheckFor(config, clock, psl.parseDomain),
-            ...psl,
-            reportOnly: config.reportOnly,
-            ...(allowEntries ? { allowEntries } : {}),
-          },
-          request,
-        );
+        const selective = selectiveCheckFor(config, clock, psl.parseDomain);
+        return explain(decisionDeps(config, { store, whitelists: () => whitelists, clock, hashKey, selective, ...psl, allowEntries }), request);
       });
       print(explanationBody(explanation), formatExplanation(explanation));
       return 0;

@@ -26,6 +26,7 @@ import { createStoreHealth } from '../service/store-health.ts';
 import { ApiError } from '../http/api-error.ts';
 import { createApp } from '../http/app.ts';
 import { adminApiFor } from '../http/admin-api.ts';
+import { decisionDeps } from './decision-deps.ts';
 import { createDynamoDbStore, dynamoDbPolicyHints } from '../store/dynamodb-store.ts';
 import { createDynamoDbClient } from '../store/dynamodb-table.ts';
 import { StoreError, type GreylistStore } from '../store/store-port.ts';
@@ -195,19 +196,17 @@ async function buildHandler(env: Readonly<Record<string, string | undefined>>, d
   const statistics = startStoreStatistics(store, config.statistics, { clock, logger, timer: false });
   // One set of dependencies: the admin routes' explain decides exactly as /v1/check does, without
   // reporting to the store health it only reads.
-  const decisionDeps = {
+  const explainDeps = decisionDeps(config, {
     store,
-    config: config.policy,
     whitelists: () => whitelists,
     clock,
     ...(config.privacyKeyHex ? { hashKey: createKeyHasher(config.privacyKeyHex) } : {}),
     selective: selectiveCheckFor(config, clock, psl.parseDomain),
     ...psl,
-    reportOnly: config.reportOnly,
-    ...(allowEntries ? { allowEntries } : {}),
-  };
-  const service = measured(afterWarmUp(createDecisionService({ ...decisionDeps, storeHealth }), warmUp), metrics);
-  const admin = config.adminTokenSha256.length === 0 ? undefined : adminApiFor(store, config.adminTokenSha256, decisionDeps, allowEntries);
+    allowEntries,
+  });
+  const service = measured(afterWarmUp(createDecisionService({ ...explainDeps, storeHealth }), warmUp), metrics);
+  const admin = config.adminTokenSha256.length === 0 ? undefined : adminApiFor(store, config.adminTokenSha256, explainDeps, allowEntries);
   const counted = observeDecisions(service, [{ decided: (decision) => statistics.record(decision) }]);
   const status = storeStatusSource(store, {
     retentionDays: config.statistics.retentionDays,

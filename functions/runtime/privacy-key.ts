@@ -9,22 +9,30 @@ import { join } from 'node:path';
 
 export const PRIVACY_KEY_FILE = 'privacy.key';
 
+/** Reads `<dbdir>/privacy.key`, or null when there is none yet; a damaged file is an error. */
+export function readPrivacyKey(dbdir: string): string | null {
+  const path = join(dbdir, PRIVACY_KEY_FILE);
+  let key: string;
+  try {
+    key = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  if (!/^[0-9a-f]{64}$/.test(key)) {
+    throw new Error(`${path} does not hold a 64-hex-digit key; restore it from a backup or delete it (every sender is then greylisted once more)`);
+  }
+  return key;
+}
+
 /** Reads `<dbdir>/privacy.key`, creating it (mode 0600) on first use. */
 export function loadOrCreatePrivacyKey(dbdir: string): string {
-  const path = join(dbdir, PRIVACY_KEY_FILE);
-  try {
-    const key = readFileSync(path, 'utf8').trim();
-    if (!/^[0-9a-f]{64}$/.test(key)) {
-      throw new Error(`${path} does not hold a 64-hex-digit key; restore it from a backup or delete it (every sender is then greylisted once more)`);
-    }
-    return key;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    mkdirSync(dbdir, { recursive: true, mode: 0o700 });
-    const key = randomBytes(32).toString('hex');
-    writeFileSync(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
-    return key;
-  }
+  const existing = readPrivacyKey(dbdir);
+  if (existing !== null) return existing;
+  mkdirSync(dbdir, { recursive: true, mode: 0o700 });
+  const key = randomBytes(32).toString('hex');
+  writeFileSync(join(dbdir, PRIVACY_KEY_FILE), `${key}\n`, { mode: 0o600, flag: 'wx' });
+  return key;
 }
 
 export function createKeyHasher(keyHex: string): (clear: string) => string {

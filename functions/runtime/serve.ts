@@ -20,6 +20,7 @@ import { POLICY_REQUEST_ATTRIBUTES, type Whitelists } from '../core/index.ts';
 import type { ServeConfig } from '../config/serve-config.ts';
 import { describeError, type Logger } from '../../policy/logger.ts';
 import { createDecisionService, publicSuffixListFor } from '../service/decision-service.ts';
+import { decisionDeps } from './decision-deps.ts';
 import { createStoreHealth } from '../service/store-health.ts';
 import { startPurger } from '../store/purge-scheduler.ts';
 import type { GreylistStore } from '../store/store-port.ts';
@@ -92,17 +93,7 @@ export async function startServe(
   const statistics = startStoreStatistics(store, config.statistics, { clock, logger });
   // One set of dependencies: the admin routes' explain decides exactly as the policy listener and
   // /v1/check do, without reporting to the store health it only reads.
-  const explainDeps = {
-    store,
-    config: config.policy,
-    whitelists: () => whitelists,
-    clock,
-    ...(hashKey ? { hashKey } : {}),
-    selective,
-    ...psl,
-    reportOnly: config.reportOnly,
-    ...(allowEntries ? { allowEntries } : {}),
-  };
+  const explainDeps = decisionDeps(config, { store, whitelists: () => whitelists, clock, hashKey, selective, ...psl, allowEntries });
   const decisions = createDecisionService({ ...explainDeps, storeHealth });
   // Prometheus metrics only where they can be scraped: on the HTTP listener. They read the policy
   // server's connection count at scrape time, and that server is built from the service they
