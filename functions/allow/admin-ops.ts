@@ -15,6 +15,7 @@ import {
 } from '../core/allow-entry.ts';
 import { clientNetKey } from '../core/client-net.ts';
 import { parseIpAddress } from '../core/ip-address.ts';
+import { hasPassed } from '../core/record-lifetime.ts';
 import type { PolicyConfig } from '../core/policy-config.ts';
 import { normalizeSender } from '../core/sender.ts';
 import { asciiLower } from '../core/text.ts';
@@ -145,10 +146,6 @@ export function checkReleaseSelector(selector: TripletSelector, config: KeyConfi
   planSelector(selector, config, hashKey);
 }
 
-function waiting(record: Pick<TripletRecord, 'firstSeen' | 'lastSeen'>, config: KeyConfig): boolean {
-  return record.lastSeen - record.firstSeen < config.delaySeconds;
-}
-
 /**
  * Triplets waiting for a retry (greylisted, not passed yet, not expired), oldest first. Under
  * --privacy the keys are hashed: a selector then needs all three parts, hashed the way decisions
@@ -166,7 +163,7 @@ export async function pendingTriplets(
   const triplets: PendingTriplet[] = [];
   let truncated = false;
   await admin.scanTriplets(now, ({ key, record }) => {
-    if (!waiting(record, config)) return true;
+    if (hasPassed(record, config)) return true;
     const parts = splitTripletKey(key, config);
     if (exactKey !== null) {
       if (key !== exactKey) return true;
@@ -213,7 +210,7 @@ export async function releaseTriplets(
   const released: PendingTriplet[] = [];
   for (const triplet of triplets) {
     const wrote = await admin.updateTriplet(triplet.key, now, (held) =>
-      held !== null && waiting(held, config) ? releasedRecord(held, now, config) : undefined,
+      held !== null && !hasPassed(held, config) ? releasedRecord(held, now, config) : undefined,
     );
     if (wrote) released.push(triplet);
   }

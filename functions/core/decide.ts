@@ -3,7 +3,7 @@
 
 import type { AwlTarget } from './keys.ts';
 import type { PolicyConfig } from './policy-config.ts';
-import { maxAgeSeconds, recordLifetimes } from './record-lifetime.ts';
+import { hasPassed, maxAgeSeconds, recordLifetimes } from './record-lifetime.ts';
 import { greylistAction, passHeader } from './reply-text.ts';
 import type {
   ClientRecord,
@@ -41,10 +41,6 @@ export function whitelistDecision(request: PolicyRequest, whitelists: Whitelists
     return { verdict: 'pass', reason: 'recipient-whitelist', action: 'DUNNO', writes: {}, events: [] };
   }
   return null;
-}
-
-function hasPassed(record: Pick<TripletRecord, 'firstSeen' | 'lastSeen'>, config: PolicyConfig): boolean {
-  return record.lastSeen - record.firstSeen >= config.delaySeconds;
 }
 
 /**

@@ -3,6 +3,7 @@
 // the same span, or pay a corrective write: both ask this module, so they cannot drift apart.
 
 import type { PolicyConfig } from './policy-config.ts';
+import type { TripletRecord } from './types.ts';
 
 const DAY_SECONDS = 86_400;
 
@@ -32,4 +33,9 @@ export function lifetimeFor(windowSeconds: number): number {
 export function recordLifetimes(config: Pick<PolicyConfig, 'retryWindowSeconds' | 'maxAgeDays'>): RecordLifetimes {
   const maxAge = lifetimeFor(maxAgeSeconds(config));
   return { waitingTriplet: lifetimeFor(config.retryWindowSeconds), passedTriplet: maxAge, client: maxAge };
+}
+
+/** Whether a triplet has passed: its sightings lie at least the delay apart (Postgrey's rule). */
+export function hasPassed(record: Pick<TripletRecord, 'firstSeen' | 'lastSeen'>, config: Pick<PolicyConfig, 'delaySeconds'>): boolean {
+  return record.lastSeen - record.firstSeen >= config.delaySeconds;
 }

@@ -4,7 +4,7 @@
 // imported record is found by the next request. Times are seconds since the epoch in both.
 
 import type { PolicyConfig } from '../core/policy-config.ts';
-import { recordLifetimes } from '../core/record-lifetime.ts';
+import { hasPassed, recordLifetimes } from '../core/record-lifetime.ts';
 import type { ClientRecord, TripletRecord } from '../core/types.ts';
 
 export type SkipReason = 'malformed' | 'expired' | 'future';

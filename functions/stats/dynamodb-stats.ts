@@ -10,6 +10,7 @@
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { hasPassed } from '../core/record-lifetime.ts';
 import { translateDynamoDbError } from '../store/dynamodb-errors.ts';
 import { TABLE_PARTITION_KEY, TABLE_TTL_ATTRIBUTE } from '../store/dynamodb-table.ts';
 import { HOUR_SECONDS, type HourStats } from './stats-model.ts';
@@ -107,7 +108,7 @@ export class DynamoDbStatistics implements StatisticsStore {
       for (const item of page.Items ?? []) {
         const { pk, first_seen: first, last_seen: last } = item as { pk?: unknown; first_seen?: unknown; last_seen?: unknown };
         if (typeof pk !== 'string' || typeof first !== 'number' || typeof last !== 'number') continue;
-        if (last - first < delaySeconds) pending.push({ key: pk.slice(2), firstSeen: first, lastSeen: last });
+        if (!hasPassed({ firstSeen: first, lastSeen: last }, { delaySeconds })) pending.push({ key: pk.slice(2), firstSeen: first, lastSeen: last });
       }
       start = page.LastEvaluatedKey;
     } while (start !== undefined);
