@@ -69,13 +69,11 @@ function withPreset(runtime: Runtime, source: OptionSource, env: Env): OptionSou
 export function readOptions(runtime: Runtime, plain: OptionSource, env: Env = {}): OptionReading {
   const source = withPreset(runtime, plain, env);
   const values = new Map<string, unknown>();
-  const labels = new Map<string, string>();
   const raws = new Map<string, Given>();
   for (const row of OPTION_ROWS) {
     if (!row.runtimes.includes(runtime)) continue;
     const given = source.helpOnly && row.name !== 'help' ? undefined : source.given(row);
     if (given !== undefined) {
-      labels.set(row.name, given.label);
       raws.set(row.name, given);
       if (row.refusal !== undefined && refused(row, given)) throw new UsageError(`${given.label} is not supported: ${row.refusal}`);
     }
@@ -97,7 +95,7 @@ export function readOptions(runtime: Runtime, plain: OptionSource, env: Env = {}
       const raw = raws.get(taken(name).name);
       return raw !== undefined && raw.fromPreset !== true;
     },
-    label: (name: OptionName) => labels.get(name) ?? source.label(taken(name)),
+    label: (name: OptionName) => raws.get(name)?.label ?? source.label(taken(name)),
     raw: (name: OptionName) => raws.get(taken(name).name),
   });
 }
